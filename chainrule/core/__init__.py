@@ -1,0 +1,1 @@
+"""The engine core: primitives, traces, pytrees, symbolic zeros, and the backend seam."""

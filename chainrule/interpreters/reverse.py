@@ -1,0 +1,179 @@
+"""Reverse mode: recording nodes and the backward pass.
+
+Invariant: a Node is created after the nodes of all its inputs, so its ``key`` (a decreasing counter) orders
+nodes for the backward pass: popping the smallest key from a heap visits every node after all of its consumers.
+The walk is iterative (no recursion, whatever the graph's depth) and a node's cotangent is dropped from the
+table as soon as the node has been processed.
+
+The same ``Node`` format and ``backward_pass`` serve the functional transforms (``ReverseTrace``) and the
+Tensor face's always-on tape (``chainrule.tensor``).
+"""
+import heapq
+import itertools
+
+from ..core.primitive import missing_rule
+from ..core.trace import Trace, Tracer
+from ..core.zeros import zeros_like_value
+
+_keys = itertools.count(0, -1)
+
+
+class Node:
+    """One recorded application of a primitive (or a leaf, when ``prim`` is None).
+
+    ``parents[i]`` is None (argument i is a constant), a Node (single-output parent) or ``(Node, index)``.
+    """
+
+    __slots__ = ("prim", "params", "parents", "primals", "out", "key", "hooks", "__weakref__")
+
+    def __init__(self, prim, params, parents, primals, out):
+        self.prim = prim
+        self.params = params
+        self.parents = parents
+        self.primals = primals
+        self.out = out
+        self.key = next(_keys)
+        self.hooks = None
+
+    @property
+    def name(self):
+        return "Leaf" if self.prim is None else self.prim.name
+
+    def __repr__(self):
+        return f"<Node {self.name}>"
+
+
+class FreedGraphError(RuntimeError):
+    """Backward through a graph whose saved values were already released."""
+
+
+def _accumulate(cts, heap, ref, g):
+    if type(ref) is tuple:
+        node, i = ref
+        slot = cts.get(node)
+        if slot is None:
+            slot = cts[node] = [None] * len(node.out)
+            heapq.heappush(heap, (node.key, node))
+        slot[i] = g if slot[i] is None else slot[i] + g
+    else:
+        old = cts.get(ref)
+        if old is None:
+            if ref not in cts:
+                heapq.heappush(heap, (ref.key, ref))
+            cts[ref] = g
+        else:
+            cts[ref] = old + g
+
+
+def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
+    """Propagate cotangents from ``seeds`` (``[(ref, g), ...]``) back to the leaves.
+
+    Returns ``{leaf_node: cotangent}``. With ``free=True`` each node's saved values are released once used
+    (a second pass then raises). ``leaf_hook(node, g)`` is called per reached leaf instead of collecting it.
+    ``stop`` is an optional set of non-leaf nodes whose cotangents are collected and not propagated further.
+    """
+    cts = {}
+    heap = []
+    for ref, g in seeds:
+        if ref is not None and g is not None:
+            _accumulate(cts, heap, ref, g)
+    results = {}
+    while heap:
+        node = heapq.heappop(heap)[1]
+        g = cts.pop(node)
+        if node.hooks:
+            for hook in node.hooks:
+                new = hook(g)
+                if new is not None:
+                    g = new
+        prim = node.prim
+        if prim is None or (stop is not None and node in stop):
+            if leaf_hook is not None:
+                leaf_hook(node, g)
+            else:
+                results[node] = g
+            continue
+        if node.primals is None:
+            raise FreedGraphError(
+                f"Trying to backward through the graph a second time (through '{prim.name}'): its saved values "
+                f"were freed after the first backward. Pass retain_graph=True to the first backward call.")
+        out = node.out
+        if prim.multiple_results:
+            g = [zeros_like_value(o) if gi is None else gi for gi, o in zip(g, out)]
+        primals = node.primals
+        params = node.params
+        parents = node.parents
+        rule = prim.vjp
+        if type(rule) is tuple:
+            for i, ref in enumerate(parents):
+                if ref is None:
+                    continue
+                r = rule[i] if i < len(rule) else None
+                if r is None:
+                    raise missing_rule(prim, "VJP", f" for argument {i}")
+                c = r(g, out, *primals, **params)
+                if c is not None:
+                    _accumulate(cts, heap, ref, c)
+        elif rule is None:
+            raise missing_rule(prim, "VJP")
+        else:
+            cs = rule(g, out, *primals, **params)
+            for ref, c in zip(parents, cs):
+                if ref is not None and c is not None:
+                    _accumulate(cts, heap, ref, c)
+        if free:
+            node.primals = None
+            node.out = None
+    return results
+
+
+class ReverseTracer(Tracer):
+    """A value traced by reverse mode: its value one level down and the node (or (node, i)) that made it."""
+
+    __slots__ = ("primal", "ref")
+
+    def __init__(self, trace, primal, ref):
+        self._trace = trace
+        self.primal = primal
+        self.ref = ref
+
+    @property
+    def shape(self):
+        return self.primal.shape
+
+    @property
+    def dtype(self):
+        return self.primal.dtype
+
+    def concrete_value(self):
+        return self.primal
+
+    def __repr__(self):
+        return f"ReverseTracer<{self._trace.transform}>({self.primal!r})"
+
+
+class ReverseTrace(Trace):
+    """Records a Node per primitive applied to its tracers; the values themselves are computed one level down."""
+
+    __slots__ = ()
+
+    def new_leaf(self, x):
+        return ReverseTracer(self, x, Node(None, None, (), (), x))
+
+    def process(self, prim, args, params):
+        primals = []
+        parents = []
+        for a in args:
+            if type(a) is ReverseTracer and a._trace is self:
+                primals.append(a.primal)
+                parents.append(a.ref)
+            else:
+                primals.append(a)
+                parents.append(None)
+        out = prim.bind(*primals, **params)
+        if prim.nondiff:
+            return out
+        node = Node(prim, params, parents, primals, out)
+        if prim.multiple_results:
+            return [ReverseTracer(self, o, (node, i)) for i, o in enumerate(out)]
+        return ReverseTracer(self, out, node)

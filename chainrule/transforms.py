@@ -1,0 +1,371 @@
+"""JAX-style transforms over pytrees: grad, value_and_grad, vjp, jvp, linearize, vmap, stop_gradient.
+
+Each invocation of a transform opens one Trace (one level) and closes it when it returns, so transforms nest to
+any depth and a value from an enclosing transform is a constant to an inner one.
+"""
+import functools
+import numbers
+
+import numpy as np
+
+from .core import backend
+from .core.trace import Tracer
+from .core.tree import broadcast_prefix, tree_flatten, tree_map, tree_structure, tree_unflatten
+from .core.zeros import zeros_like_value
+from .interpreters.batching import BatchTrace, BatchTracer
+from .interpreters.forward import JVPTrace, JVPTracer
+from .interpreters.reverse import ReverseTrace, ReverseTracer, backward_pass
+from .ops import shape as S
+from .ops.elementwise import stop_gradient  # noqa: F401 - re-exported
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient"]
+
+
+def _as_value(x, where):
+    if isinstance(x, Tracer) or backend.is_array(x):
+        return x
+    if isinstance(x, (bool, numbers.Number)):
+        return np.asarray(x)
+    raise TypeError(f"{where}: argument of type {type(x).__name__} is not an array, a scalar or a pytree of them")
+
+
+def _is_inexact(x):
+    return np.issubdtype(x.dtype, np.inexact)
+
+
+def _shape_dtype(x):
+    return f"shape {tuple(x.shape)} and dtype {x.dtype}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# vjp / grad
+# ---------------------------------------------------------------------------------------------------------
+
+def _split_aux(out, has_aux, name):
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"{name}: with has_aux=True the function must return a pair (output, aux), got "
+                        f"{type(out).__name__}")
+    return out[0], out[1]
+
+
+def _lower(trace, x):
+    """A value as seen from below ``trace``: its own tracers are replaced by their primal values."""
+    if type(x) is ReverseTracer and x._trace is trace:
+        return x.primal
+    if type(x) is JVPTracer and x._trace is trace:
+        return x.primal
+    return x
+
+
+def vjp(fun, *primals, has_aux=False):
+    """Evaluate ``fun(*primals)`` and return ``(out, vjp_fn)``; ``vjp_fn(ct)`` gives one cotangent per primal.
+
+    >>> import numpy as np
+    >>> out, f_vjp = vjp(lambda x: x * x, np.array([1.0, 2.0]))
+    >>> f_vjp(np.ones(2))
+    (array([2., 4.]),)
+    """
+    flat, in_tree = tree_flatten(primals)
+    flat = [_as_value(x, "vjp") for x in flat]
+    trace = ReverseTrace("vjp")
+    try:
+        args = [trace.new_leaf(x) if _is_inexact(x) else x for x in flat]
+        out = fun(*tree_unflatten(in_tree, args))
+    finally:
+        trace.close()
+    out, aux = _split_aux(out, has_aux, "vjp")
+    out_flat, out_tree = tree_flatten(out)
+    refs = [o.ref if type(o) is ReverseTracer and o._trace is trace else None for o in out_flat]
+    out_vals = [_lower(trace, o) for o in out_flat]
+    leaves = [a.ref if type(a) is ReverseTracer else None for a in args]
+
+    def vjp_fn(ct):
+        ct_flat, ct_tree = tree_flatten(ct)
+        if ct_tree != out_tree:
+            raise ValueError(f"vjp: the cotangent's structure {ct_tree} does not match the output's {out_tree}")
+        seeds = []
+        for i, (ref, c, o) in enumerate(zip(refs, ct_flat, out_vals)):
+            c = _as_value(c, "vjp")
+            if tuple(c.shape) != tuple(np.shape(o)):
+                raise ValueError(f"vjp: cotangent {i} has shape {tuple(c.shape)} but the output has shape "
+                                 f"{tuple(np.shape(o))}")
+            seeds.append((ref, c))
+        results = backward_pass(seeds)
+        cts = []
+        for leaf, x in zip(leaves, flat):
+            g = results.get(leaf) if leaf is not None else None
+            cts.append(zeros_like_value(x) if g is None else g)
+        return tree_unflatten(in_tree, cts)
+
+    out_val = tree_unflatten(out_tree, out_vals)
+    if has_aux:
+        return out_val, vjp_fn, tree_map(lambda a: _lower(trace, a), aux)
+    return out_val, vjp_fn
+
+
+def _argnums(argnums, argnum, nargs, name):
+    if argnum is not None:
+        argnums = argnum
+    single = isinstance(argnums, (int, np.integer))
+    nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
+    for a in nums:
+        if not -nargs <= a < nargs:
+            raise ValueError(f"{name}: argnums {a} is out of range for a function called with {nargs} positional "
+                             f"argument(s)")
+    return single, tuple(a % nargs for a in nums)
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=False):
+    """A function returning ``(fun(*args), gradient)``; with ``has_aux``, ``((out, aux), gradient)``.
+
+    >>> import numpy as np
+    >>> value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
+    (5.0, array([2., 4.]))
+    """
+    name = "value_and_grad" if not getattr(fun, "_chainrule_grad", False) else "grad"
+
+    @functools.wraps(fun)
+    def value_and_grad_f(*args, **kwargs):
+        single, nums = _argnums(argnums, argnum, len(args), name)
+        dyn = []
+        for i in nums:
+            for leaf in tree_flatten(args[i])[0]:
+                leaf_v = _as_value(leaf, name)
+                if not _is_inexact(leaf_v) and not allow_int:
+                    raise TypeError(
+                        f"grad requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+                        f"np.inexact), but got {leaf_v.dtype} for argument {i}. If you want to use integer-valued "
+                        f"inputs, use vjp or set allow_int to True.")
+            dyn.append(args[i])
+
+        def partial(*dyn_args):
+            full = list(args)
+            for i, v in zip(nums, dyn_args):
+                full[i] = v
+            return fun(*full, **kwargs)
+
+        res = vjp(partial, *dyn, has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        o = _as_value(out, name) if not isinstance(out, (tuple, list, dict)) else None
+        if o is None or o.shape != ():
+            shape = o.shape if o is not None else type(out).__name__
+            raise TypeError(f"Gradient only defined for scalar-output functions. Output had shape: {shape}. "
+                            f"For a non-scalar output use vjp, jacrev or jacfwd.")
+        if np.issubdtype(o.dtype, np.complexfloating):
+            raise TypeError(f"grad requires real-valued outputs (output dtype that is a sub-dtype of np.floating), "
+                            f"but got {o.dtype}. For holomorphic differentiation use holomorphic_grad; for "
+                            f"complex outputs in general use vjp.")
+        if not np.issubdtype(o.dtype, np.inexact):
+            raise TypeError(f"grad requires real-valued outputs, but got {o.dtype}")
+        g = f_vjp(backend.ones((), o.dtype, like=out))
+        g = g[0] if single else g
+        if has_aux:
+            return (out, res[2]), g
+        return out, g
+
+    return value_and_grad_f
+
+
+def grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=False):
+    """The gradient of a scalar function with respect to argument(s) ``argnums``.
+
+    ``argnum`` is accepted as an alias (HIPS autograd's name). With ``has_aux`` the function returns
+    ``(output, aux)`` and the gradient function returns ``(gradient, aux)``.
+
+    >>> import chainrule.numpy as cnp
+    >>> float(grad(cnp.sin)(0.0))
+    1.0
+    >>> float(grad(lambda x: grad(lambda y: x * y)(x))(5.0))  # no perturbation confusion
+    1.0
+    """
+    vg = value_and_grad(fun, argnums, has_aux, argnum=argnum, allow_int=allow_int)
+
+    @functools.wraps(fun)
+    def grad_f(*args, **kwargs):
+        (out, g) = vg(*args, **kwargs)
+        if has_aux:
+            return g, out[1]
+        return g
+
+    return grad_f
+
+
+# ---------------------------------------------------------------------------------------------------------
+# jvp / linearize
+# ---------------------------------------------------------------------------------------------------------
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """``(fun(*primals), J @ tangents)``: forward-mode derivative along ``tangents``.
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> jvp(cnp.sin, (0.0,), (2.0,))
+    (0.0, 2.0)
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp: primals and tangents must be tuples or lists with one entry per positional "
+                        f"argument, got {type(primals).__name__} and {type(tangents).__name__}")
+    flat, in_tree = tree_flatten(tuple(primals))
+    t_flat, t_tree = tree_flatten(tuple(tangents))
+    if in_tree != t_tree:
+        raise ValueError(f"jvp: primal and tangent arguments must have the same tree structure; got {in_tree} and "
+                         f"{t_tree}")
+    flat = [_as_value(x, "jvp") for x in flat]
+    t_flat = [_as_value(t, "jvp") for t in t_flat]
+    for i, (x, t) in enumerate(zip(flat, t_flat)):
+        if tuple(x.shape) != tuple(t.shape):
+            raise ValueError(f"jvp: primal and tangent arguments must have equal shapes; argument {i} has primal "
+                             f"{_shape_dtype(x)} and tangent {_shape_dtype(t)}")
+        if _is_inexact(x) and x.dtype != t.dtype:
+            if isinstance(t, np.ndarray) and t.shape == () or np.can_cast(t.dtype, x.dtype, "same_kind"):
+                t_flat[i] = t.astype(x.dtype) if not isinstance(t, Tracer) else t.astype(x.dtype)
+            else:
+                raise TypeError(f"jvp: primal and tangent dtypes must match; argument {i} has primal dtype "
+                                f"{x.dtype} and tangent dtype {t.dtype}")
+    trace = JVPTrace("jvp")
+    try:
+        args = [JVPTracer(trace, x, t) if _is_inexact(x) else x for x, t in zip(flat, t_flat)]
+        out = fun(*tree_unflatten(in_tree, args))
+    finally:
+        trace.close()
+    out, aux = _split_aux(out, has_aux, "jvp")
+    out_flat, out_tree = tree_flatten(out)
+    outs, touts = [], []
+    for o in out_flat:
+        if type(o) is JVPTracer and o._trace is trace:
+            outs.append(o.primal)
+            touts.append(zeros_like_value(o.primal) if o.tangent is None else o.tangent)
+        else:
+            o = _as_value(o, "jvp")
+            outs.append(o)
+            touts.append(zeros_like_value(o))
+    res = tree_unflatten(out_tree, outs), tree_unflatten(out_tree, touts)
+    if has_aux:
+        return res + (tree_map(lambda a: _lower(trace, a), aux),)
+    return res
+
+
+def linearize(fun, *primals):
+    """``(fun(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the JVP at ``primals``.
+
+    NOTE: [linearize recomputes] every tracer here carries concrete values, so there is no partial evaluation
+    to split the linear part from the primal computation: ``f_jvp`` evaluates a JVP at the stored primals.
+    Results are exact; each call costs one forward-mode pass.
+
+    >>> import chainrule.numpy as cnp
+    >>> out, f_jvp = linearize(cnp.sin, 0.0)
+    >>> float(f_jvp(3.0))
+    3.0
+    """
+    out = fun(*primals)
+
+    def f_jvp(*tangents):
+        return jvp(fun, primals, tangents)[1]
+
+    return out, f_jvp
+
+
+# ---------------------------------------------------------------------------------------------------------
+# vmap
+# ---------------------------------------------------------------------------------------------------------
+
+def _move_out(x, bdim, axis, size, trace):
+    if type(x) is BatchTracer and x._trace is trace:
+        rank = x.ndim + 1
+        if axis is None:
+            raise ValueError("vmap: an output depends on the mapped inputs, but its out_axes entry is None")
+        if not -rank <= axis < rank:
+            raise ValueError(f"vmap: out_axes {axis} is out of range for an output of rank {rank} (shape "
+                             f"{(size,) + tuple(x.shape)} with the mapped axis)")
+        return S.moveaxis(x.val, x.bdim, axis % rank)
+    x = _as_value(x, "vmap")
+    if axis is None:
+        return x
+    rank = x.ndim + 1
+    if not -rank <= axis < rank:
+        raise ValueError(f"vmap: out_axes {axis} is out of range for an output of rank {rank}")
+    axis %= rank
+    return S.broadcast_to(S.expand_dims(x, axis), tuple(x.shape[:axis]) + (size,) + tuple(x.shape[axis:]))
+
+
+def vmap(fun, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
+    """Vectorise ``fun`` over a mapped axis of its arguments.
+
+    ``in_axes``: an int, None, or a tuple with one entry (a pytree prefix) per positional argument.
+    ``out_axes``: likewise for the outputs. ``chunk_size`` evaluates the batch in chunks to bound memory.
+
+    >>> import numpy as np
+    >>> vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((4, 3)), np.ones(3))
+    array([3., 3., 3., 3.])
+    """
+    if isinstance(in_axes, list):
+        in_axes = tuple(in_axes)
+
+    @functools.wraps(fun)
+    def vmapped(*args):
+        if isinstance(in_axes, tuple) and len(in_axes) != len(args):
+            raise ValueError(f"vmap: in_axes has {len(in_axes)} entries but the function was called with "
+                             f"{len(args)} positional arguments")
+        flat, in_tree = tree_flatten(args)
+        prefix = in_axes if isinstance(in_axes, tuple) else (in_axes,) * len(args)
+        axes = broadcast_prefix(prefix, args, what="vmap in_axes")
+        flat = [_as_value(x, "vmap") for x in flat]
+        sizes = {}
+        norm = []
+        for i, (x, ax) in enumerate(zip(flat, axes)):
+            if ax is None:
+                norm.append(None)
+                continue
+            if not isinstance(ax, (int, np.integer)):
+                raise TypeError(f"vmap: in_axes entries must be ints or None, got {ax!r}")
+            if not -x.ndim <= ax < x.ndim:
+                raise ValueError(f"vmap was requested to map argument leaf {i} along axis {ax}, which implies that "
+                                 f"its rank should be at least {ax + 1 if ax >= 0 else -ax}, but it is only "
+                                 f"{x.ndim} (its shape is {tuple(x.shape)})")
+            ax = int(ax) % x.ndim
+            norm.append(ax)
+            sizes.setdefault(x.shape[ax], []).append(f"argument leaf {i} (axis {ax}, shape {tuple(x.shape)})")
+        if len(sizes) > 1:
+            detail = "; ".join(f"size {s}: " + ", ".join(v) for s, v in sizes.items())
+            raise ValueError(f"vmap got inconsistent sizes for the mapped axis: {detail}")
+        if not sizes:
+            if axis_size is None:
+                raise ValueError("vmap must have at least one non-None value in in_axes, or be given axis_size")
+            size = int(axis_size)
+        else:
+            size = next(iter(sizes))
+            if axis_size is not None and int(axis_size) != size:
+                raise ValueError(f"vmap: axis_size={axis_size} but the mapped arguments have size {size}")
+        if chunk_size is not None and size > chunk_size:
+            return _chunked(args, flat, in_tree, norm, size)
+        return _run(flat, in_tree, norm, size)
+
+    def _run(flat, in_tree, norm, size):
+        trace = BatchTrace("vmap", size)
+        try:
+            args = [x if ax is None else BatchTracer(trace, x, ax) for x, ax in zip(flat, norm)]
+            out = fun(*tree_unflatten(in_tree, args))
+            out_flat, out_tree = tree_flatten(out)
+            oaxes = broadcast_prefix(out_axes, out, what="vmap out_axes")
+            res = [_move_out(o, None, ax, size, trace) for o, ax in zip(out_flat, oaxes)]
+        finally:
+            trace.close()
+        return tree_unflatten(out_tree, res)
+
+    def _chunked(args, flat, in_tree, norm, size):
+        pieces = []
+        for start in range(0, size, chunk_size):
+            sl = slice(start, min(start + chunk_size, size))
+            part = [x if ax is None else x[(slice(None),) * ax + (sl,)] for x, ax in zip(flat, norm)]
+            pieces.append(_run(part, in_tree, norm, sl.stop - sl.start))
+        out_tree = tree_structure(pieces[0])
+        leaves = [tree_flatten(p)[0] for p in pieces]
+        oaxes = broadcast_prefix(out_axes, pieces[0], what="vmap out_axes")
+        joined = []
+        for k, ax in enumerate(oaxes):
+            parts = [lv[k] for lv in leaves]
+            joined.append(parts[0] if ax is None else S.concatenate(parts, axis=ax))
+        return tree_unflatten(out_tree, joined)
+
+    return vmapped
