@@ -11,10 +11,13 @@ from .core.trace import EscapedTracerError
 from .core.primitive import Primitive, MissingRuleError
 from .core.tree import (register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves,
                         tree_structure)
-from .transforms import grad, value_and_grad, vjp, jvp, linearize, vmap, stop_gradient
+from .transforms import (grad, value_and_grad, vjp, jvp, linearize, vmap, stop_gradient, jacfwd, jacrev, hessian,
+                         hvp, vhp)
+from .custom import custom_jvp, custom_vjp, checkpoint, remat
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient", "Primitive",
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient", "jacfwd", "jacrev",
+           "hessian", "hvp", "vhp", "custom_jvp", "custom_vjp", "checkpoint", "remat", "Primitive",
            "EscapedTracerError", "MissingRuleError", "register_pytree_node", "tree_flatten", "tree_unflatten",
            "tree_map", "tree_leaves", "tree_structure", "numpy"]

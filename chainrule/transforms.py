@@ -18,7 +18,8 @@ from .interpreters.reverse import ReverseTrace, ReverseTracer, backward_pass
 from .ops import shape as S
 from .ops.elementwise import stop_gradient  # noqa: F401 - re-exported
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient", "jacfwd", "jacrev",
+           "hessian", "hvp", "vhp"]
 
 
 def _as_value(x, where):
@@ -369,3 +370,163 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
         return tree_unflatten(out_tree, joined)
 
     return vmapped
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Jacobians and curvature
+# ---------------------------------------------------------------------------------------------------------
+
+def _dyn_partial(fun, args, kwargs, nums):
+    def partial(*dyn_args):
+        full = list(args)
+        for i, v in zip(nums, dyn_args):
+            full[i] = v
+        return fun(*full, **kwargs)
+    return partial
+
+
+def _basis(leaves, dtype_of):
+    """Stacked one-hot directions: leaf k gets shape (total, *leaf.shape); row r is 1 at flat position r."""
+    sizes = [int(np.prod(np.shape(x), dtype=np.int64)) for x in leaves]
+    total = sum(sizes)
+    out = []
+    start = 0
+    for x, n in zip(leaves, sizes):
+        e = np.zeros((total, n), dtype=dtype_of(x))
+        e[np.arange(start, start + n), np.arange(n)] = 1
+        out.append(e.reshape((total,) + tuple(np.shape(x))))
+        start += n
+    return out, sizes
+
+
+def _check_jac_inputs(name, leaves):
+    for x in leaves:
+        x = _as_value(x, name)
+        if not _is_inexact(x):
+            raise TypeError(f"{name} requires real- or complex-valued inputs (input dtype that is a sub-dtype of "
+                            f"np.inexact), but got {x.dtype}.")
+
+
+def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over the rows of the identity.
+
+    The result is nested like JAX's: the output's structure, each leaf holding the structure of the
+    differentiated arguments, each Jacobian block of shape ``out.shape + in.shape``. ``chunk_size`` bounds how many
+    rows are pulled back at once.
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> jacrev(lambda x: cnp.sin(x) * 2)(np.zeros(2))
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    @functools.wraps(fun)
+    def jac(*args, **kwargs):
+        single, nums = _argnums(argnums, None, len(args), "jacrev")
+        dyn = tuple(args[i] for i in nums)
+        _check_jac_inputs("jacrev", tree_flatten(dyn)[0])
+        res = vjp(_dyn_partial(fun, args, kwargs, nums), *dyn, has_aux=has_aux)
+        out, f_vjp = res[0], res[1]
+        out_leaves, out_tree = tree_flatten(out)
+        out_leaves = [_as_value(o, "jacrev") for o in out_leaves]
+        basis, sizes = _basis(out_leaves, lambda o: o.dtype if _is_inexact(o) else np.float64)
+        cts = vmap(lambda *b: f_vjp(tree_unflatten(out_tree, list(b))), chunk_size=chunk_size)(*basis)
+        in_leaves, in_tree = tree_flatten(dyn)
+        ct_leaves = tree_flatten(cts)[0]
+        blocks = []
+        start = 0
+        for o, n in zip(out_leaves, sizes):
+            row = [S.reshape(c[start:start + n], tuple(o.shape) + tuple(np.shape(x)))
+                   for c, x in zip(ct_leaves, in_leaves)]
+            per_arg = tree_unflatten(in_tree, row)
+            blocks.append(per_arg[0] if single else per_arg)
+            start += n
+        result = tree_unflatten(out_tree, blocks)
+        return (result, res[2]) if has_aux else result
+
+    return jac
+
+
+def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
+    """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over the columns of the identity.
+
+    Same nesting and block shapes as ``jacrev``; ``chunk_size`` bounds how many columns are pushed at once.
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> jacfwd(lambda x: x[::-1] * 3)(np.zeros(2))
+    array([[0., 3.],
+           [3., 0.]])
+    """
+    @functools.wraps(fun)
+    def jac(*args, **kwargs):
+        single, nums = _argnums(argnums, None, len(args), "jacfwd")
+        dyn = tuple(args[i] for i in nums)
+        in_leaves, in_tree = tree_flatten(dyn)
+        _check_jac_inputs("jacfwd", in_leaves)
+        in_leaves = [_as_value(x, "jacfwd") for x in in_leaves]
+        f = _dyn_partial(fun, args, kwargs, nums)
+        basis, sizes = _basis(in_leaves, lambda x: x.dtype)
+
+        def push(*b):
+            res = jvp(f, dyn, tree_unflatten(in_tree, list(b)), has_aux=has_aux)
+            return res[1]
+
+        t_out = vmap(push, chunk_size=chunk_size)(*basis)
+        out_leaves_t, out_tree = tree_flatten(t_out)
+        blocks = []
+        for t in out_leaves_t:
+            row = []
+            start = 0
+            for x, n in zip(in_leaves, sizes):
+                piece = t[start:start + n]  # (n, *out.shape)
+                piece = S.moveaxis(piece, 0, -1)
+                row.append(S.reshape(piece, tuple(piece.shape[:-1]) + tuple(np.shape(x))))
+                start += n
+            per_arg = tree_unflatten(in_tree, row)
+            blocks.append(per_arg[0] if single else per_arg)
+        result = tree_unflatten(out_tree, blocks)
+        if has_aux:
+            aux = jvp(f, dyn, tree_map(lambda x: np.zeros(np.shape(x), x.dtype), dyn), has_aux=True)[2]
+            return result, aux
+        return result
+
+    return jac
+
+
+def hessian(fun, argnums=0, has_aux=False, chunk_size=None):
+    """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``.
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> hessian(lambda x: cnp.sum(x ** 3))(np.array([1.0, 2.0]))
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
+    return jacfwd(jacrev(fun, argnums, has_aux, chunk_size), argnums, has_aux, chunk_size)
+
+
+def hvp(fun, primals, tangents):
+    """Hessian-vector product of a scalar function by forward-over-reverse: ``jvp(grad(fun), primals, tangents)``.
+
+    Returns the product with the structure of ``primals`` (one entry per argument, or the single array when
+    ``fun`` takes one argument).
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> hvp(lambda x: cnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))
+    array([ 6., 12.])
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    nums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=nums), primals, tangents)[1]
+
+
+def vhp(fun, primals, tangents):
+    """Vector-Hessian product by reverse-over-reverse (equal to ``hvp`` for a symmetric Hessian).
+
+    >>> import numpy as np, chainrule.numpy as cnp
+    >>> vhp(lambda x: cnp.sum(x ** 3), (np.array([1.0, 2.0]),), (np.ones(2),))
+    array([ 6., 12.])
+    """
+    primals, tangents = tuple(primals), tuple(tangents)
+    nums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    _, f_vjp = vjp(grad(fun, argnums=nums), *primals)
+    ct = f_vjp(tangents[0] if len(primals) == 1 else tangents)
+    return ct[0] if len(primals) == 1 else ct

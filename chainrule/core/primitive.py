@@ -9,6 +9,8 @@ operations (so every rule is itself differentiable and batchable):
   joint function ``f(g, out, *primals, **params)`` returning a tuple of cotangents. Rules return ``None`` for
   a zero cotangent.
 - ``batch(axis_size, values, dims, **params) -> (out, out_dim)``; a dim of ``None`` means "not mapped".
+- ``reverse_fwd(primals, params) -> (out, saved)`` (optional): under reverse mode, compute the output and the
+  values the VJP will receive in place of the primals (custom_vjp's residuals; checkpoint saves only inputs).
 
 Arrays are positional arguments; metadata (axis, shape, dtype, index) are keyword parameters.
 """
@@ -25,7 +27,8 @@ class Primitive:
     array([0., 2., 4.])
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjp", "batch", "multiple_results", "nondiff", "__weakref__")
+    __slots__ = ("name", "impl", "jvp", "vjp", "batch", "reverse_fwd", "multiple_results", "nondiff",
+                 "__weakref__")
 
     def __init__(self, name, impl, *, multiple_results=False, nondiff=False):
         self.name = name
@@ -33,6 +36,7 @@ class Primitive:
         self.jvp = None
         self.vjp = None
         self.batch = None
+        self.reverse_fwd = None
         self.multiple_results = multiple_results
         self.nondiff = nondiff
 

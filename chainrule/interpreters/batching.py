@@ -133,10 +133,26 @@ def def_broadcasting(prim):
                     first = (d, v.ndim)
                 elif (d, v.ndim) != first:
                     same = False
-        if same and (first[0] == 0 or all(d is not None for d in dims)):
+        if same and all(d is not None for d in dims):
             return bind(*vals, **params), first[0]
+        if same and first[0] == 0:
+            return bind(*broadcast_lower(vals), **params), 0
         vals = [move_to_front(v, d) if d is not None else v for v, d in zip(vals, dims)]
-        return bind(*vals, **params), 0
+        return bind(*broadcast_lower(vals), **params), 0
 
     prim.batch = batch
     return prim
+
+
+def broadcast_lower(vals):
+    """Explicitly broadcast operands that are tracers of lower levels (NOTE: [explicit broadcasting] in
+    ops/_util.py): NumPy may line up an unmapped operand against a batched one, but a lower trace must see
+    operands of one shape so its rules need not un-broadcast."""
+    if not any(isinstance(v, Tracer) for v in vals):
+        return vals
+    import numpy as np
+    from ..ops import shape as S
+    shapes = [tuple(np.shape(v)) if not isinstance(v, Tracer) else tuple(v.shape) for v in vals]
+    out_shape = np.broadcast_shapes(*shapes)
+    return [S.broadcast_to(v, out_shape) if isinstance(v, Tracer) and s != out_shape else v
+            for v, s in zip(vals, shapes)]

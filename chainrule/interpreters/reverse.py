@@ -170,10 +170,14 @@ class ReverseTrace(Trace):
             else:
                 primals.append(a)
                 parents.append(None)
-        out = prim.bind(*primals, **params)
+        if prim.reverse_fwd is None:
+            out = prim.bind(*primals, **params)
+            saved = primals
+        else:
+            out, saved = prim.reverse_fwd(primals, params)
         if prim.nondiff:
             return out
-        node = Node(prim, params, parents, primals, out)
+        node = Node(prim, params, parents, saved, out)
         if prim.multiple_results:
             return [ReverseTracer(self, o, (node, i)) for i, o in enumerate(out)]
         return ReverseTracer(self, out, node)
