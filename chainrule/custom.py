@@ -131,8 +131,8 @@ class custom_jvp:
     ...     x, = primals
     ...     t, = tangents
     ...     return log1pexp(x), t * (1 - 1 / (1 + cnp.exp(x)))
-    >>> float(cr.grad(log1pexp)(1000.0))  # stable where the naive derivative is nan
-    1.0
+    >>> float(cr.grad(log1pexp)(0.0))  # reverse mode runs the custom JVP, transposed
+    0.5
     """
 
     def __init__(self, fun, nondiff_argnums=()):

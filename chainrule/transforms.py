@@ -68,9 +68,13 @@ def vjp(fun, *primals, has_aux=False):
     >>> f_vjp(np.ones(2))
     (array([2., 4.]),)
     """
+    return _vjp(fun, primals, has_aux, "vjp")
+
+
+def _vjp(fun, primals, has_aux, name):
     flat, in_tree = tree_flatten(primals)
-    flat = [_as_value(x, "vjp") for x in flat]
-    trace = ReverseTrace("vjp")
+    flat = [_as_value(x, name) for x in flat]
+    trace = ReverseTrace(name)
     try:
         args = [trace.new_leaf(x) if _is_inexact(x) else x for x in flat]
         out = fun(*tree_unflatten(in_tree, args))
@@ -118,14 +122,14 @@ def _argnums(argnums, argnum, nargs, name):
     return single, tuple(a % nargs for a in nums)
 
 
-def value_and_grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=False):
+def value_and_grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=False, _name="value_and_grad"):
     """A function returning ``(fun(*args), gradient)``; with ``has_aux``, ``((out, aux), gradient)``.
 
     >>> import numpy as np
     >>> value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
     (5.0, array([2., 4.]))
     """
-    name = "value_and_grad" if not getattr(fun, "_chainrule_grad", False) else "grad"
+    name = _name
 
     @functools.wraps(fun)
     def value_and_grad_f(*args, **kwargs):
@@ -147,7 +151,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=Fals
                 full[i] = v
             return fun(*full, **kwargs)
 
-        res = vjp(partial, *dyn, has_aux=has_aux)
+        res = _vjp(partial, tuple(dyn), has_aux, name)
         out, f_vjp = res[0], res[1]
         o = _as_value(out, name) if not isinstance(out, (tuple, list, dict)) else None
         if o is None or o.shape != ():
@@ -181,7 +185,7 @@ def grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=False):
     >>> float(grad(lambda x: grad(lambda y: x * y)(x))(5.0))  # no perturbation confusion
     1.0
     """
-    vg = value_and_grad(fun, argnums, has_aux, argnum=argnum, allow_int=allow_int)
+    vg = value_and_grad(fun, argnums, has_aux, argnum=argnum, allow_int=allow_int, _name="grad")
 
     @functools.wraps(fun)
     def grad_f(*args, **kwargs):

@@ -22,7 +22,7 @@ class Primitive:
 
     >>> import numpy as np
     >>> twice_p = Primitive("twice", lambda x: 2 * x)
-    >>> def_linear(twice_p, lambda g, x: twice_p.bind(g))
+    >>> _ = def_linear(twice_p, lambda g, x: twice_p.bind(g))
     >>> twice_p.bind(np.arange(3.0))
     array([0., 2., 4.])
     """

@@ -35,12 +35,8 @@ class Node:
         self.key = next(_keys)
         self.hooks = None
 
-    @property
-    def name(self):
-        return "Leaf" if self.prim is None else self.prim.name
-
     def __repr__(self):
-        return f"<Node {self.name}>"
+        return f"<Node {'leaf' if self.prim is None else self.prim.name}>"
 
 
 class FreedGraphError(RuntimeError):
@@ -65,12 +61,14 @@ def _accumulate(cts, heap, ref, g):
             cts[ref] = old + g
 
 
-def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
+def backward_pass(seeds, *, free=False, leaf_hook=None, capture=None, unpack=None, check=None):
     """Propagate cotangents from ``seeds`` (``[(ref, g), ...]``) back to the leaves.
 
-    Returns ``{leaf_node: cotangent}``. With ``free=True`` each node's saved values are released once used
-    (a second pass then raises). ``leaf_hook(node, g)`` is called per reached leaf instead of collecting it.
-    ``stop`` is an optional set of non-leaf nodes whose cotangents are collected and not propagated further.
+    Returns ``{leaf_node: cotangent}`` plus the cotangents of the nodes in ``capture`` (an optional set).
+    With ``free=True`` each node's saved values are released once used (a second pass then raises).
+    ``leaf_hook(node, g)`` is called per reached leaf instead of collecting it. ``unpack(node) -> (out, saved)``
+    lets the Tensor face check and convert saved values before a rule sees them; ``check(node, ct)`` sees every
+    cotangent a rule produces (anomaly detection).
     """
     cts = {}
     heap = []
@@ -87,7 +85,9 @@ def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
                 if new is not None:
                     g = new
         prim = node.prim
-        if prim is None or (stop is not None and node in stop):
+        if capture is not None and node in capture:
+            results[node] = g
+        if prim is None:
             if leaf_hook is not None:
                 leaf_hook(node, g)
             else:
@@ -97,10 +97,12 @@ def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
             raise FreedGraphError(
                 f"Trying to backward through the graph a second time (through '{prim.name}'): its saved values "
                 f"were freed after the first backward. Pass retain_graph=True to the first backward call.")
-        out = node.out
+        if unpack is None:
+            out, primals = node.out, node.primals
+        else:
+            out, primals = unpack(node)
         if prim.multiple_results:
             g = [zeros_like_value(o) if gi is None else gi for gi, o in zip(g, out)]
-        primals = node.primals
         params = node.params
         parents = node.parents
         rule = prim.vjp
@@ -113,6 +115,8 @@ def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
                     raise missing_rule(prim, "VJP", f" for argument {i}")
                 c = r(g, out, *primals, **params)
                 if c is not None:
+                    if check is not None:
+                        check(node, c)
                     _accumulate(cts, heap, ref, c)
         elif rule is None:
             raise missing_rule(prim, "VJP")
@@ -120,6 +124,8 @@ def backward_pass(seeds, *, free=False, leaf_hook=None, stop=None):
             cs = rule(g, out, *primals, **params)
             for ref, c in zip(parents, cs):
                 if ref is not None and c is not None:
+                    if check is not None:
+                        check(node, c)
                     _accumulate(cts, heap, ref, c)
         if free:
             node.primals = None

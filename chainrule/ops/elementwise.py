@@ -150,7 +150,8 @@ def _pow_x(g, out, x, y):
 
 
 def _pow_y(g, out, x, y):
-    return g * (out * log(where(x == 0, 1, x)))
+    # A Python-scalar base would make ``where`` return a float64 array: keep the output's dtype.
+    return g * (out * astype(log(where(x == 0, 1, x)), out.dtype))
 
 
 def _balanced(x, y):
@@ -301,7 +302,10 @@ def _nondiff(name, impl, nargs):
             if isinstance(x, Tracer) or isinstance(y, Tracer):
                 x, y = prepare_operands(name, (x, y))
             return bind(x, y)
-    _export(face, name, example="0.5, 0.25" if nargs == 2 else None)
+    example = None
+    if nargs == 2:
+        example = "6, 3" if name.startswith("bitwise") else "0.5, 0.25"
+    _export(face, name, example=example)
     globals()[name + "_p"] = p
     return p
 

@@ -6,6 +6,7 @@ are never differentiated: traced indices are replaced by their concrete values.
 """
 import numpy as np
 
+from ..core import backend
 from ..core.primitive import Primitive, def_linear, def_nondiff
 from ..core.trace import Tracer, concrete
 from ..core.zeros import zeros_like_value
@@ -29,7 +30,8 @@ def normalize_index(idx, shape):
             i = np.asarray(i)
         if isinstance(i, np.ndarray) or isinstance(i, np.generic) and not isinstance(i, (np.integer, np.bool_)):
             if i.dtype == bool:
-                out.extend(np.nonzero(i))
+                # A 0-d mask (x[True]) adds an axis, as NumPy does; it has no nonzero() form, so it stays as is.
+                out.extend(np.nonzero(i) if i.ndim else (i,))
                 continue
             if not np.issubdtype(i.dtype, np.integer):
                 raise IndexError(f"indexing: arrays used as indices must be of integer (or boolean) type, "
@@ -110,8 +112,13 @@ def _indexed_shape(shape, idx):
 
 # --- index_add / index_update -------------------------------------------------------------------------------
 
+def _copy(x):
+    # A 0-d result arrives as a NumPy scalar (np.float64), which is immutable: copy it into a 0-d array.
+    return np.array(x) if isinstance(x, np.generic) else x.copy()
+
+
 def _index_add_impl(x, y, idx):
-    out = x.copy()
+    out = _copy(x)
     if _is_basic(idx):
         out[idx] += y
     else:
@@ -120,7 +127,7 @@ def _index_add_impl(x, y, idx):
 
 
 def _index_set_impl(x, y, idx):
-    out = x.copy()
+    out = _copy(x)
     out[idx] = y
     return out
 
@@ -165,6 +172,8 @@ def _update(prim, x, idx, y):
         y, = prepare_operands(prim.name, (y,))
         if isinstance(y, Tracer):
             y = broadcast_to(astype(y, x.dtype) if y.dtype != x.dtype else y, target)
+        else:
+            y = backend.asarray(y, like=concrete(x))  # a constant Python scalar: rules need its shape and dtype
     return prim.bind(x, y, idx=idx)
 
 

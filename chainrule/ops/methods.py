@@ -11,6 +11,7 @@ from . import elementwise as E
 from . import indexing as I
 from . import reduction as R
 from . import shape as S
+from . import special as SP
 
 
 def _linalg():
@@ -108,38 +109,221 @@ def install_methods(cls):
     cls.T = property(lambda self: S.transpose(self))
     cls.mT = property(lambda self: S.swapaxes(self, -1, -2))
     cls.at = property(lambda self: I.at(self))
-    cls.reshape = lambda self, *shape, order="C": S.reshape(
-        self, shape[0] if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else shape, order)
-    cls.transpose = lambda self, *axes: S.transpose(
-        self, (axes[0] if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)) else axes) or None)
-    cls.ravel = lambda self, order="C": S.ravel(self, order)
-    cls.flatten = lambda self, order="C": S.ravel(self, order)
-    cls.squeeze = lambda self, axis=None: S.squeeze(self, axis)
-    cls.swapaxes = lambda self, a, b: S.swapaxes(self, a, b)
-    cls.repeat = lambda self, repeats, axis=None: S.repeat(self, repeats, axis)
-    cls.sum = lambda self, axis=None, dtype=None, keepdims=False: R.sum(self, axis, dtype, keepdims)
-    cls.prod = lambda self, axis=None, dtype=None, keepdims=False: R.prod(self, axis, dtype, keepdims)
-    cls.mean = lambda self, axis=None, dtype=None, keepdims=False: R.mean(self, axis, dtype, keepdims)
-    cls.var = lambda self, axis=None, dtype=None, ddof=0, keepdims=False: R.var(self, axis, dtype, ddof, keepdims)
-    cls.std = lambda self, axis=None, dtype=None, ddof=0, keepdims=False: R.std(self, axis, dtype, ddof, keepdims)
-    cls.max = lambda self, axis=None, keepdims=False: R.max(self, axis, keepdims)
-    cls.min = lambda self, axis=None, keepdims=False: R.min(self, axis, keepdims)
-    cls.argmax = lambda self, axis=None, keepdims=False: R.argmax(self, axis, keepdims)
-    cls.argmin = lambda self, axis=None, keepdims=False: R.argmin(self, axis, keepdims)
-    cls.cumsum = lambda self, axis=None, dtype=None: R.cumsum(self, axis, dtype)
-    cls.cumprod = lambda self, axis=None, dtype=None: R.cumprod(self, axis, dtype)
-    cls.any = lambda self, axis=None, keepdims=False: R.any(self, axis, keepdims)
-    cls.all = lambda self, axis=None, keepdims=False: R.all(self, axis, keepdims)
-    cls.clip = lambda self, min=None, max=None: E.clip(self, min, max)
-    cls.astype = lambda self, dtype: E.astype(self, dtype)
-    cls.round = lambda self, decimals=0: E.round(self, decimals)
-    cls.dot = lambda self, b: L().dot(self, b)
-    cls.trace = lambda self, offset=0, axis1=0, axis2=1: L().trace(self, offset, axis1, axis2)
-    cls.diagonal = lambda self, offset=0, axis1=0, axis2=1: L().diagonal(self, offset, axis1, axis2)
-    cls.copy = lambda self: self
-    cls.item = lambda self: concrete(self).item()
-    cls.tolist = lambda self: concrete(self).tolist()
+    for name, fn in _METHODS.items():
+        setattr(cls, name, fn)
     return cls
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Methods. Each accepts NumPy's argument names (axis, keepdims) and PyTorch's (dim, keepdim).
+# ---------------------------------------------------------------------------------------------------------
+
+def _torch_style(x):
+    """Whether ``x`` is (or traces) a Tensor: decides the few methods whose NumPy and PyTorch meanings differ."""
+    from ..tensor import Tensor
+    while True:
+        if isinstance(x, Tensor):
+            return True
+        if not isinstance(x, Tracer):
+            return False
+        x = x.concrete_value()
+
+
+def _axis(axis, dim):
+    return dim if dim is not None else axis
+
+
+def _keep(keepdims, keepdim):
+    return bool(keepdim) if keepdim is not None else bool(keepdims)
+
+
+def _shape_arg(shape):
+    return tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else tuple(shape)
+
+
+class _MinMax(tuple):
+    """``(values, indices)``, as PyTorch's ``max(dim=...)`` returns."""
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def _extremum(reduce, arg):
+    def method(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None):
+        if dim is None and axis is not None and not isinstance(axis, (int, np.integer)) and not isinstance(
+                axis, tuple) and isinstance(axis, Tracer):
+            return E.maximum(self, axis) if reduce is R.max else E.minimum(self, axis)
+        k = _keep(keepdims, keepdim)
+        if dim is not None:
+            return _MinMax((reduce(self, dim, k), arg(self, dim, k)))
+        return reduce(self, axis, k)
+    return method
+
+
+def _var(ddof_default_torch):
+    def method(self, axis=None, dtype=None, ddof=None, keepdims=False, *, dim=None, keepdim=None, unbiased=None,
+               correction=None):
+        if ddof is None:
+            if correction is not None:
+                ddof = correction
+            elif unbiased is not None:
+                ddof = int(unbiased)
+            else:
+                ddof = 1 if (dim is not None or _torch_style(self)) else 0
+        return ddof_default_torch(self, _axis(axis, dim), dtype, ddof, _keep(keepdims, keepdim))
+    return method
+
+
+def _transpose(self, *axes):
+    if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
+        axes = tuple(axes[0]) if axes[0] is not None else ()
+    if len(axes) == 2 and self.ndim != 2:
+        return S.swapaxes(self, *axes)  # PyTorch's transpose(dim0, dim1)
+    return S.transpose(self, axes or None)
+
+
+def _flatten(self, start_dim=0, end_dim=-1):
+    if isinstance(start_dim, str):  # NumPy's flatten(order)
+        return S.ravel(self, start_dim)
+    nd = self.ndim
+    if nd == 0:
+        return S.reshape(self, (1,))
+    s, e = start_dim % nd, end_dim % nd
+    shape = tuple(self.shape)
+    return S.reshape(self, shape[:s] + (-1,) + shape[e + 1:])
+
+
+def _repeat(self, *args, axis=None):
+    if _torch_style(self) and axis is None:
+        return S.tile(self, _shape_arg(args))  # PyTorch's repeat is NumPy's tile
+    return S.repeat(self, args[0], axis if axis is not None else (args[1] if len(args) > 1 else None))
+
+
+def _expand(self, *sizes):
+    sizes = _shape_arg(sizes)
+    lead = len(sizes) - self.ndim
+    full = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    return S.broadcast_to(self, full)
+
+
+def _index_grid(shape, dim, index):
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[dim] = index
+    return tuple(idx)
+
+
+def _gather(self, dim, index):
+    index = np.asarray(concrete(index))
+    return I.getitem(self, _index_grid(self.shape, dim % self.ndim, index))
+
+
+def _scatter_add(self, dim, index, src):
+    index = np.asarray(concrete(index))
+    src = src[tuple(slice(0, n) for n in index.shape)] if tuple(src.shape) != index.shape else src
+    return I.index_add(self, _index_grid(self.shape, dim % self.ndim, index), src)
+
+
+def _roll(self, shifts, dims=None):
+    if dims is None:
+        return S.reshape(_roll(S.ravel(self), shifts, 0), self.shape)
+    shifts = shifts if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    out = self
+    for sh, d in zip(shifts, dims):
+        n = self.shape[d]
+        out = I.take(out, (np.arange(n) - sh) % n, axis=d)
+    return out
+
+
+def _unfold(self, dimension, size, step):
+    d = dimension % self.ndim
+    n = (self.shape[d] - size) // step + 1
+    idx = np.arange(n)[:, None] * step + np.arange(size)[None, :]
+    out = I.take(self, idx, axis=d)  # (..., n, size, ...)
+    return S.moveaxis(out, d + 1, -1)
+
+
+def _pad_method(self, pad_width, mode="constant", value=0, constant_values=None):
+    return S.pad(self, pad_width, mode=mode, constant_values=value if constant_values is None else constant_values)
+
+
+_METHODS = {
+    "reshape": lambda self, *shape, order="C": S.reshape(self, _shape_arg(shape), order),
+    "view": lambda self, *shape: S.reshape(self, _shape_arg(shape)),
+    "transpose": _transpose,
+    "permute": lambda self, *dims: S.transpose(self, _shape_arg(dims)),
+    "ravel": lambda self, order="C": S.ravel(self, order),
+    "flatten": _flatten,
+    "squeeze": lambda self, axis=None, *, dim=None: S.squeeze(self, _axis(axis, dim)),
+    "unsqueeze": lambda self, dim: S.expand_dims(self, dim),
+    "swapaxes": lambda self, a, b: S.swapaxes(self, a, b),
+    "movedim": lambda self, source, destination: S.moveaxis(self, source, destination),
+    "expand": _expand,
+    "expand_as": lambda self, other: S.broadcast_to(self, other.shape),
+    "view_as": lambda self, other: S.reshape(self, other.shape),
+    "repeat": _repeat,
+    "flip": lambda self, dims=None, *, axis=None: S.flip(self, _axis(dims, axis)),
+    "roll": _roll,
+    "unfold": _unfold,
+    "pad": _pad_method,
+    "sum": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.sum(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
+    "prod": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.prod(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
+    "mean": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.mean(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
+    "var": _var(R.var),
+    "std": _var(R.std),
+    "max": _extremum(R.max, R.argmax),
+    "min": _extremum(R.min, R.argmin),
+    "amax": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.max(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "amin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.min(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "argmax": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.argmax(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "argmin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.argmin(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "logsumexp": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.logsumexp(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "softmax": lambda self, axis=-1, *, dim=None: SP.softmax(self, _axis(axis, dim)),
+    "log_softmax": lambda self, axis=-1, *, dim=None: SP.log_softmax(self, _axis(axis, dim)),
+    "cumsum": lambda self, axis=None, dtype=None, *, dim=None: R.cumsum(self, _axis(axis, dim), dtype),
+    "cumprod": lambda self, axis=None, dtype=None, *, dim=None: R.cumprod(self, _axis(axis, dim), dtype),
+    "any": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.any(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "all": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.all(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "exp": E.exp, "log": E.log, "log1p": E.log1p, "expm1": E.expm1, "log2": E.log2, "log10": E.log10,
+    "sqrt": E.sqrt, "rsqrt": lambda self: E.reciprocal(E.sqrt(self)), "square": E.square, "abs": E.abs,
+    "neg": E.negative, "negative": E.negative, "reciprocal": E.reciprocal, "sign": E.sign,
+    "sin": E.sin, "cos": E.cos, "tan": E.tan, "sinh": E.sinh, "cosh": E.cosh, "tanh": E.tanh,
+    "arcsin": E.arcsin, "arccos": E.arccos, "arctan": E.arctan, "asin": E.arcsin, "acos": E.arccos,
+    "atan": E.arctan, "floor": E.floor, "ceil": E.ceil,
+    "sigmoid": SP.sigmoid, "relu": SP.relu, "softplus": SP.softplus,
+    "pow": E.power, "add": E.add, "sub": E.subtract, "mul": E.multiply, "div": E.divide,
+    "maximum": E.maximum, "minimum": E.minimum, "matmul": lambda self, other: _linalg().matmul(self, other),
+    "mm": lambda self, other: _linalg().matmul(self, other),
+    "dot": lambda self, b: _linalg().dot(self, b),
+    "clip": lambda self, min=None, max=None: E.clip(self, min, max),
+    "clamp": lambda self, min=None, max=None: E.clip(self, min, max),
+    "where": lambda self, condition, other: E.where(condition, self, other),
+    "masked_fill": lambda self, mask, value: E.where(mask, value, self),
+    "gather": _gather,
+    "scatter_add": _scatter_add,
+    "index_select": lambda self, dim, index: I.take(self, np.asarray(concrete(index)), axis=dim),
+    "astype": lambda self, dtype: E.astype(self, dtype),
+    "round": lambda self, decimals=0: E.round(self, decimals),
+    "trace": lambda self, offset=0, axis1=0, axis2=1: _linalg().trace(self, offset, axis1, axis2),
+    "diagonal": lambda self, offset=0, axis1=0, axis2=1: _linalg().diagonal(self, offset, axis1, axis2),
+    "item": lambda self: concrete(self).item(),
+    "tolist": lambda self: concrete(self).tolist(),
+}
 
 
 install_methods(Tracer)

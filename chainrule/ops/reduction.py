@@ -15,6 +15,7 @@ __all__ = ["sum", "prod", "max", "min", "amax", "amin", "mean", "var", "std", "c
            "argmax", "argmin", "any", "all", "count_nonzero"]
 
 _builtin_sum = sum
+_builtin_max = max
 
 
 def _kept_shape(shape, axes):
@@ -99,7 +100,7 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
     if np.issubdtype(a.dtype, np.complexfloating):
         raise NotImplementedError("var/std of complex arrays is not supported yet")
     sq = centered * centered
-    return sum(sq, axes, keepdims=keepdims) / max(n - ddof, 0)
+    return sum(sq, axes, keepdims=keepdims) / _builtin_max(n - ddof, 0)
 
 
 def std(a, axis=None, dtype=None, ddof=0, keepdims=False):

@@ -1,0 +1,87 @@
+"""Activation-style special functions: sigmoid (expit), relu, softplus, logit, softmax, log_softmax.
+
+sigmoid and relu are primitives (they sit on every training hot path and have one-line rules); the rest are
+numerically stable compositions.
+"""
+import numpy as np
+
+from ..core.primitive import Primitive, def_unary
+from ..interpreters.batching import def_vectorized
+from . import elementwise as E
+from . import reduction as R
+
+__all__ = ["sigmoid", "expit", "relu", "softplus", "logit", "softmax", "log_softmax"]
+
+
+def _sigmoid_impl(x):
+    # 0.5 * (1 + tanh(x / 2)) never overflows and keeps float32 as float32.
+    return (np.tanh(x * 0.5) + 1) * 0.5
+
+
+sigmoid_p = Primitive("sigmoid", _sigmoid_impl)
+def_unary(sigmoid_p, lambda g, x, out: g * (out * (1 - out)))
+def_vectorized(sigmoid_p)
+
+
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(-x))``, computed without overflow.
+
+    >>> float(sigmoid(0.0))
+    0.5
+    """
+    return sigmoid_p.bind(x)
+
+
+expit = sigmoid
+
+relu_p = Primitive("relu", lambda x: np.maximum(x, 0))
+def_unary(relu_p, lambda g, x, out: E.where(x > 0, g, 0))
+def_vectorized(relu_p)
+
+
+def relu(x):
+    """``max(x, 0)``; the derivative at 0 is taken as 0 (as PyTorch does).
+
+    >>> import numpy as np
+    >>> relu(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    """
+    return relu_p.bind(x)
+
+
+def softplus(x):
+    """``log(1 + exp(x))``, stable for large ``|x|``.
+
+    >>> round(float(softplus(0.0)), 6)
+    0.693147
+    """
+    return E.logaddexp(x, 0.0)
+
+
+def logit(p):
+    """The inverse of sigmoid: ``log(p / (1 - p))``.
+
+    >>> float(logit(0.5))
+    0.0
+    """
+    return E.log(p) - E.log1p(-p)
+
+
+def log_softmax(x, axis=-1):
+    """``x - logsumexp(x, axis)``: log-probabilities along ``axis``, stable for large logits.
+
+    >>> import numpy as np
+    >>> bool(np.allclose(np.exp(log_softmax(np.array([1.0, 2.0]))).sum(), 1.0))
+    True
+    """
+    return x - R.logsumexp(x, axis=axis, keepdims=True)
+
+
+def softmax(x, axis=-1):
+    """Probabilities along ``axis`` (``exp(log_softmax(x))``).
+
+    >>> import numpy as np
+    >>> softmax(np.array([0.0, 0.0]))
+    array([0.5, 0.5])
+    """
+    return E.exp(log_softmax(x, axis))

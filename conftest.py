@@ -1,0 +1,15 @@
+"""Doctest set-up: print NumPy scalars as plain numbers (``5.0``, not ``np.float64(5.0)``), whatever the NumPy
+version, so docstring examples read the way users of either NumPy generation expect."""
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _plain_numpy_scalars(request):
+    if request.node.__class__.__name__ == "DoctestItem":
+        old = np.get_printoptions()
+        np.set_printoptions(legacy="1.25")
+        yield
+        np.set_printoptions(**old)
+    else:
+        yield
