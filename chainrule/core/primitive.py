@@ -9,12 +9,41 @@ operations (so every rule is itself differentiable and batchable):
   joint function ``f(g, out, *primals, **params)`` returning a tuple of cotangents. Rules return ``None`` for
   a zero cotangent.
 - ``batch(axis_size, values, dims, **params) -> (out, out_dim)``; a dim of ``None`` means "not mapped".
+- ``saves``: what the VJP reads besides shapes and dtypes: ``SAVE_INPUTS``, ``SAVE_OUT``, both (``SAVE_ALL``, the
+  default) or neither (``SAVE_NONE``, every linear op). Reverse mode keeps only that; the rest is replaced by an
+  ``Aval`` (shape and dtype), so a long forward pass does not hold every intermediate array.
 - ``reverse_fwd(primals, params) -> (out, saved)`` (optional): under reverse mode, compute the output and the
   values the VJP will receive in place of the primals (custom_vjp's residuals; checkpoint saves only inputs).
 
 Arrays are positional arguments; metadata (axis, shape, dtype, index) are keyword parameters.
 """
 from .trace import Tracer
+
+SAVE_NONE, SAVE_INPUTS, SAVE_OUT, SAVE_ALL = 0, 1, 2, 3
+
+
+class Aval:
+    """The shape and dtype of a value that reverse mode chose not to keep (see ``Primitive.saves``)."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = shape
+        self.dtype = dtype
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"Aval(shape={self.shape}, dtype={self.dtype})"
 
 
 class Primitive:
@@ -27,7 +56,7 @@ class Primitive:
     array([0., 2., 4.])
     """
 
-    __slots__ = ("name", "impl", "jvp", "vjp", "batch", "reverse_fwd", "multiple_results", "nondiff",
+    __slots__ = ("name", "impl", "jvp", "vjp", "batch", "reverse_fwd", "multiple_results", "nondiff", "saves",
                  "__weakref__")
 
     def __init__(self, name, impl, *, multiple_results=False, nondiff=False):
@@ -37,6 +66,7 @@ class Primitive:
         self.vjp = None
         self.batch = None
         self.reverse_fwd = None
+        self.saves = SAVE_ALL
         self.multiple_results = multiple_results
         self.nondiff = nondiff
 
@@ -72,7 +102,7 @@ def missing_rule(prim, kind, detail=""):
 # Family helpers: each fills several rule slots from one formula.
 # ---------------------------------------------------------------------------------------------------------
 
-def def_unary(prim, rule):
+def def_unary(prim, rule, saves=SAVE_ALL):
     """An elementwise unary op from ``rule(g, x, out) -> g * f'(x)``.
 
     For an elementwise op the Jacobian is diagonal, so the same formula gives the JVP (with a tangent) and the
@@ -87,10 +117,11 @@ def def_unary(prim, rule):
 
     prim.jvp = jvp
     prim.vjp = (lambda g, out, x, **params: rule(g, x, out),)
+    prim.saves = saves
     return prim
 
 
-def def_elementwise(prim, *rules):
+def def_elementwise(prim, *rules, saves=SAVE_ALL):
     """An elementwise n-ary op from one ``rule_i(g, out, *primals) -> g * d out / d x_i`` per argument.
 
     ``None`` marks an argument with no derivative (a condition, say). Operands have equal shapes (the NumPy
@@ -110,6 +141,7 @@ def def_elementwise(prim, *rules):
 
     prim.jvp = jvp
     prim.vjp = tuple(rules)
+    prim.saves = saves
     return prim
 
 
@@ -130,6 +162,7 @@ def def_linear(prim, *transposes):
     prim.jvp = jvp
     prim.vjp = tuple((lambda g, out, *primals, _t=t, **params: _t(g, *primals, **params)) if t else None
                      for t in transposes)
+    prim.saves = SAVE_NONE
     return prim
 
 

@@ -31,6 +31,35 @@ def prepare_operands(name, args, promote=None):
 
     ``promote`` lists the argument positions whose dtypes take part in promotion (default: all).
     """
+    if promote is None and _uniform(args):
+        return args
+    return _prepare(name, args, promote)
+
+
+def _uniform(args):
+    """True when nothing needs casting or broadcasting: every array operand has one shape and dtype, and every
+    Python scalar is weak enough not to change that dtype (NumPy 2's promotion rules)."""
+    ref = None
+    for a in args:
+        if type(a) in _SCALARS:
+            continue
+        if not (isinstance(a, Tracer) or is_array(a)):
+            return False
+        if ref is None:
+            ref = a
+        elif a.shape != ref.shape or a.dtype != ref.dtype:
+            return False
+    if ref is None:
+        return False
+    kind = ref.dtype.kind
+    for a in args:
+        t = type(a)
+        if (t is float and kind not in "fc") or (t is complex and kind != "c") or (t is int and kind == "b"):
+            return False
+    return True
+
+
+def _prepare(name, args, promote):
     from . import shape as S
     from .elementwise import astype
     args = [as_operand(a) for a in args]

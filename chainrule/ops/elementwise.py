@@ -7,7 +7,8 @@ import math
 
 import numpy as np
 
-from ..core.primitive import Primitive, def_elementwise, def_linear, def_nondiff, def_unary
+from ..core.primitive import (SAVE_ALL, SAVE_INPUTS, SAVE_NONE, SAVE_OUT, Primitive, def_elementwise, def_linear, def_nondiff,
+                              def_unary)
 from ..core.trace import Tracer
 from ..interpreters.batching import def_broadcasting, def_vectorized
 from ._util import prepare_operands
@@ -33,9 +34,9 @@ def _export(fn, name=None, example=None):
 # Unary ops
 # ---------------------------------------------------------------------------------------------------------
 
-def _unary(name, impl, rule, example=None):
+def _unary(name, impl, rule, example=None, saves=SAVE_INPUTS):
     p = Primitive(name, impl)
-    def_unary(p, rule)
+    def_unary(p, rule, saves)
     def_vectorized(p)
     bind = p.bind
     _export(lambda x: bind(x), name, example)
@@ -46,24 +47,24 @@ def _unary(name, impl, rule, example=None):
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
 
-_unary("exp", np.exp, lambda g, x, out: g * out)
-_unary("expm1", np.expm1, lambda g, x, out: g * (out + 1))
+_unary("exp", np.exp, lambda g, x, out: g * out, saves=SAVE_OUT)
+_unary("expm1", np.expm1, lambda g, x, out: g * (out + 1), saves=SAVE_OUT)
 _unary("log", np.log, lambda g, x, out: g / x)
 _unary("log1p", np.log1p, lambda g, x, out: g / (x + 1))
 _unary("log2", np.log2, lambda g, x, out: g / (x * _LN2))
 _unary("log10", np.log10, lambda g, x, out: g / (x * _LN10))
-_unary("sqrt", np.sqrt, lambda g, x, out: g / (out * 2))
+_unary("sqrt", np.sqrt, lambda g, x, out: g / (out * 2), saves=SAVE_OUT)
 _unary("square", np.square, lambda g, x, out: g * (x * 2))
-_unary("reciprocal", np.reciprocal, lambda g, x, out: -(g * (out * out)))
+_unary("reciprocal", np.reciprocal, lambda g, x, out: -(g * (out * out)), saves=SAVE_OUT)
 _unary("sin", np.sin, lambda g, x, out: g * cos(x))
 _unary("cos", np.cos, lambda g, x, out: -(g * sin(x)))
-_unary("tan", np.tan, lambda g, x, out: g * (out * out + 1))
+_unary("tan", np.tan, lambda g, x, out: g * (out * out + 1), saves=SAVE_OUT)
 _unary("arcsin", np.arcsin, lambda g, x, out: g / sqrt(1 - x * x))
 _unary("arccos", np.arccos, lambda g, x, out: -(g / sqrt(1 - x * x)))
 _unary("arctan", np.arctan, lambda g, x, out: g / (x * x + 1))
 _unary("sinh", np.sinh, lambda g, x, out: g * cosh(x))
 _unary("cosh", np.cosh, lambda g, x, out: g * sinh(x))
-_unary("tanh", np.tanh, lambda g, x, out: g * (1 - out * out))
+_unary("tanh", np.tanh, lambda g, x, out: g * (1 - out * out), saves=SAVE_OUT)
 _unary("arcsinh", np.arcsinh, lambda g, x, out: g / sqrt(x * x + 1))
 _unary("arccosh", np.arccosh, lambda g, x, out: g / sqrt(x * x - 1), example="1.5")
 _unary("arctanh", np.arctanh, lambda g, x, out: g / (1 - x * x))
@@ -112,6 +113,7 @@ def _integer_pow_jvp(primals, tangents, n):
 
 integer_pow_p.jvp = _integer_pow_jvp
 integer_pow_p.vjp = (lambda g, out, x, n: _integer_pow_rule(g, x, out, n),)
+integer_pow_p.saves = SAVE_INPUTS
 integer_pow_p.batch = lambda size, vals, dims, n: (integer_pow_p.bind(vals[0], n=n), dims[0])
 
 
@@ -129,9 +131,9 @@ def integer_pow(x, n):
 # Binary ops
 # ---------------------------------------------------------------------------------------------------------
 
-def _binary(name, impl, rule_x, rule_y, promote=True):
+def _binary(name, impl, rule_x, rule_y, promote=True, saves=SAVE_INPUTS):
     p = Primitive(name, impl)
-    def_elementwise(p, rule_x, rule_y)
+    def_elementwise(p, rule_x, rule_y, saves=saves)
     def_broadcasting(p)
     bind = p.bind
 
@@ -159,18 +161,19 @@ def _balanced(x, y):
     return where(x > y, 1.0, where(x == y, 0.5, 0.0))
 
 
-_binary("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g)
-_binary("subtract", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g)
+_binary("add", np.add, lambda g, out, x, y: g, lambda g, out, x, y: g, saves=SAVE_NONE)
+_binary("subtract", np.subtract, lambda g, out, x, y: g, lambda g, out, x, y: -g, saves=SAVE_NONE)
 _binary("multiply", np.multiply, lambda g, out, x, y: g * y, lambda g, out, x, y: g * x)
-_binary("divide", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out / y))
-_binary("power", np.power, _pow_x, _pow_y)
+_binary("divide", np.true_divide, lambda g, out, x, y: g / y, lambda g, out, x, y: -(g * out / y), saves=SAVE_ALL)
+_binary("power", np.power, _pow_x, _pow_y, saves=SAVE_ALL)
 _binary("maximum", np.maximum, lambda g, out, x, y: where(x > y, g, where(x == y, g * 0.5, 0)),
         lambda g, out, x, y: where(y > x, g, where(x == y, g * 0.5, 0)))
 _binary("minimum", np.minimum, lambda g, out, x, y: where(x < y, g, where(x == y, g * 0.5, 0)),
         lambda g, out, x, y: where(y < x, g, where(x == y, g * 0.5, 0)))
 _binary("arctan2", np.arctan2, lambda g, out, y, x: g * x / (x * x + y * y),
         lambda g, out, y, x: -(g * y) / (x * x + y * y))
-_binary("logaddexp", np.logaddexp, lambda g, out, x, y: g * exp(x - out), lambda g, out, x, y: g * exp(y - out))
+_binary("logaddexp", np.logaddexp, lambda g, out, x, y: g * exp(x - out), lambda g, out, x, y: g * exp(y - out),
+        saves=SAVE_ALL)
 _binary("remainder", np.remainder, lambda g, out, x, y: g, lambda g, out, x, y: -(g * floor_divide(x, y)))
 true_divide = divide
 mod = remainder
@@ -196,7 +199,8 @@ def power(x, y):
 # ---------------------------------------------------------------------------------------------------------
 
 where_p = Primitive("where", np.where)
-def_elementwise(where_p, None, lambda g, out, c, x, y: where(c, g, 0), lambda g, out, c, x, y: where(c, 0, g))
+def_elementwise(where_p, None, lambda g, out, c, x, y: where(c, g, 0), lambda g, out, c, x, y: where(c, 0, g),
+                saves=SAVE_INPUTS)
 def_broadcasting(where_p)
 
 

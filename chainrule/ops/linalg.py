@@ -16,7 +16,7 @@ import string
 
 import numpy as np
 
-from ..core.primitive import Primitive
+from ..core.primitive import SAVE_INPUTS, Primitive
 from ..core.trace import Tracer
 from ..interpreters.batching import move_to_front
 from . import shape as S
@@ -70,6 +70,7 @@ def _matmul_jvp(primals, tangents):
 matmul_p.jvp = _matmul_jvp
 matmul_p.vjp = (lambda g, out, a, b: matmul_p.bind(g, _swap(b)),
                 lambda g, out, a, b: matmul_p.bind(_swap(a), g))
+matmul_p.saves = SAVE_INPUTS
 
 
 def _matmul_batch(size, vals, dims):

@@ -149,6 +149,7 @@ def _prod_jvp(primals, tangents, axes, keepdims):
 
 
 prod_p.vjp = (_prod_vjp,)
+prod_p.saves = 1  # inputs only
 prod_p.jvp = _prod_jvp
 _shift_batch(prod_p)
 

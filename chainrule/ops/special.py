@@ -5,7 +5,7 @@ numerically stable compositions.
 """
 import numpy as np
 
-from ..core.primitive import Primitive, def_unary
+from ..core.primitive import SAVE_INPUTS, SAVE_OUT, Primitive, def_unary
 from ..interpreters.batching import def_vectorized
 from . import elementwise as E
 from . import reduction as R
@@ -19,7 +19,7 @@ def _sigmoid_impl(x):
 
 
 sigmoid_p = Primitive("sigmoid", _sigmoid_impl)
-def_unary(sigmoid_p, lambda g, x, out: g * (out * (1 - out)))
+def_unary(sigmoid_p, lambda g, x, out: g * (out * (1 - out)), SAVE_OUT)
 def_vectorized(sigmoid_p)
 
 
@@ -35,7 +35,7 @@ def sigmoid(x):
 expit = sigmoid
 
 relu_p = Primitive("relu", lambda x: np.maximum(x, 0))
-def_unary(relu_p, lambda g, x, out: E.where(x > 0, g, 0))
+def_unary(relu_p, lambda g, x, out: E.where(x > 0, g, 0), SAVE_INPUTS)
 def_vectorized(relu_p)
 
 
