@@ -7,8 +7,8 @@ import math
 
 import numpy as np
 
-from ..core.primitive import (SAVE_ALL, SAVE_INPUTS, SAVE_NONE, SAVE_OUT, Primitive, def_elementwise, def_linear, def_nondiff,
-                              def_unary)
+from ..core.primitive import (SAVE_ALL, SAVE_INPUTS, SAVE_NONE, SAVE_OUT, Primitive, def_elementwise, def_linear,
+                              def_nondiff, def_unary)
 from ..core.trace import Tracer
 from ..interpreters.batching import def_broadcasting, def_vectorized
 from ._util import prepare_operands
