@@ -17,12 +17,12 @@ operations (so every rule is itself differentiable and batchable):
 
 Arrays are positional arguments; metadata (axis, shape, dtype, index) are keyword parameters.
 """
-from .trace import Tracer
+from .trace import Shaped, Tracer
 
 SAVE_NONE, SAVE_INPUTS, SAVE_OUT, SAVE_ALL = 0, 1, 2, 3
 
 
-class Aval:
+class Aval(Shaped):
     """The shape and dtype of a value that reverse mode chose not to keep (see ``Primitive.saves``)."""
 
     __slots__ = ("shape", "dtype")
@@ -30,17 +30,6 @@ class Aval:
     def __init__(self, shape, dtype):
         self.shape = shape
         self.dtype = dtype
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    @property
-    def size(self):
-        n = 1
-        for d in self.shape:
-            n *= d
-        return n
 
     def __repr__(self):
         return f"Aval(shape={self.shape}, dtype={self.dtype})"

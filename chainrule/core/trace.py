@@ -47,14 +47,10 @@ class Trace:
         return f"<{type(self).__name__} of {self.transform} at level {self.level}, {state}>"
 
 
-class Tracer:
-    """A value being traced by one Trace. Operators and array methods are installed by ``chainrule.ops.methods``.
+class Shaped:
+    """``ndim`` and ``size`` derived from ``shape`` (shared by tracers and abstract values)."""
 
-    Subclasses define ``shape`` and ``dtype`` and a way to get at their value one level down.
-    """
-
-    __slots__ = ("_trace",)
-    __array_priority__ = 1000
+    __slots__ = ()
 
     @property
     def ndim(self):
@@ -66,6 +62,16 @@ class Tracer:
         for d in self.shape:
             n *= d
         return n
+
+
+class Tracer(Shaped):
+    """A value being traced by one Trace. Operators and array methods are installed by ``chainrule.ops.methods``.
+
+    Subclasses define ``shape`` and ``dtype`` and a way to get at their value one level down.
+    """
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
 
     def __len__(self):
         if not self.shape:

@@ -257,6 +257,10 @@ def cumsum(a, axis=None, dtype=None):
     >>> cumsum(np.array([1.0, 2.0, 3.0]))
     array([1., 3., 6.])
     """
+    return _scan(cumsum_p, a, axis, dtype)
+
+
+def _scan(prim, a, axis, dtype):
     a = as_operand(a)
     if axis is None:
         a = S.ravel(a)
@@ -264,7 +268,7 @@ def cumsum(a, axis=None, dtype=None):
     if dtype is not None:
         from .elementwise import astype
         a = astype(a, dtype)
-    return cumsum_p.bind(a, axis=normalize_axis(axis, a.ndim))
+    return prim.bind(a, axis=normalize_axis(axis, a.ndim))
 
 
 cumprod_p = Primitive("cumprod", lambda x, axis: np.cumprod(x, axis=axis))
@@ -315,14 +319,7 @@ def cumprod(a, axis=None, dtype=None):
     >>> cumprod(np.array([1.0, 2.0, 3.0]))
     array([1., 2., 6.])
     """
-    a = as_operand(a)
-    if axis is None:
-        a = S.ravel(a)
-        axis = 0
-    if dtype is not None:
-        from .elementwise import astype
-        a = astype(a, dtype)
-    return cumprod_p.bind(a, axis=normalize_axis(axis, a.ndim))
+    return _scan(cumprod_p, a, axis, dtype)
 
 
 # --- logsumexp ----------------------------------------------------------------------------------------------
