@@ -18,6 +18,8 @@ from .tensor import (Tensor, tensor, as_tensor, from_numpy, zeros, ones, full, e
                      randn, randint, zeros_like, ones_like, full_like, empty_like, rand_like, randn_like,
                      manual_seed, Generator, stack, cat, is_tensor)
 from . import autograd
+from . import optim
+from .serialization import save, load
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from numpy import float16, float32, float64, complex64, complex128, int8, int16, int32, int64, uint8, bool_
 
@@ -32,7 +34,7 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange", "linspace",
            "eye", "rand", "randn", "randint", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
            "randn_like", "manual_seed", "Generator", "stack", "cat", "is_tensor", "autograd", "no_grad",
-           "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient", "jacfwd", "jacrev",
+           "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode", "optim", "save", "load", "grad", "value_and_grad", "vjp", "jvp", "linearize", "vmap", "stop_gradient", "jacfwd", "jacrev",
            "hessian", "hvp", "vhp", "custom_jvp", "custom_vjp", "checkpoint", "remat", "Primitive",
            "EscapedTracerError", "MissingRuleError", "register_pytree_node", "tree_flatten", "tree_unflatten",
            "tree_map", "tree_leaves", "tree_structure", "numpy"]
