@@ -5,6 +5,12 @@ import pytest
 
 import chainrule.interpreters.reverse as _reverse
 
+try:  # SciPy is optional: without it, its doctests are not collected (its tests skip themselves).
+    import scipy  # noqa: F401
+    collect_ignore_glob = []
+except ImportError:
+    collect_ignore_glob = ["chainrule/scipy/*", "chainrule/ops/scipy_special.py"]
+
 # Exercise every VJP rule with the values it declared unneeded really missing (NOTE: [dropping unsaved values]).
 _reverse.DROP_THRESHOLD = 0
 
