@@ -15,6 +15,8 @@ Under ``vmap`` each primitive re-binds itself with its callables vectorised by `
 """
 import functools
 
+import numpy as np
+
 from .core.primitive import Primitive
 from .core.tree import tree_flatten, tree_unflatten
 from .core.zeros import zeros_like_value
@@ -91,7 +93,8 @@ def _cjvp_jvp(primals, tangents, call):
     if len(t_flat) != len(out_flat):
         raise TypeError(f"custom_jvp rule of {call.name}: the tangent output has structure {t_tree} but the primal "
                         f"output has structure {call.out_tree}")
-    return out_flat, t_flat
+    where = f"custom_jvp rule of {call.name}"
+    return out_flat, [_conform(t, o, where, f"tangent output {i}") for i, (t, o) in enumerate(zip(t_flat, out_flat))]
 
 
 def _cjvp_vjp(g, out, *primals, call):
@@ -189,7 +192,24 @@ def _bwd_cts(call, residuals, primals, g_leaves):
             leaves.extend([None] * sub_def.num_leaves)
         else:
             leaves.extend(tree_flatten(sub_ct)[0])
-    return [zeros_like_value(p) if c is None else c for c, p in zip(leaves, primals)]
+    return [zeros_like_value(p) if c is None else _conform(c, p, f"custom_vjp bwd of {call.name}", f"cotangent {i}")
+            for i, (c, p) in enumerate(zip(leaves, primals))]
+
+
+def _conform(value, like, where, what):
+    """``value`` checked to have ``like``'s shape and given ``like``'s dtype: a rule's outputs follow the values
+    they stand for (a float64 rule result for a float32 input comes back float32; a wrong shape is an error)."""
+    from .ops.elementwise import astype
+    shape = tuple(np.shape(value)) if not hasattr(value, "shape") else tuple(value.shape)
+    if shape != tuple(like.shape):
+        raise ValueError(f"{where}: {what} has shape {shape} but must have the shape {tuple(like.shape)} of the value "
+                         f"it stands for")
+    dtype = value.dtype if hasattr(value, "dtype") else np.result_type(value)
+    if dtype != like.dtype:
+        if np.issubdtype(dtype, np.complexfloating) and not np.issubdtype(like.dtype, np.complexfloating):
+            raise TypeError(f"{where}: {what} is complex ({dtype}) but the value it stands for is {like.dtype}")
+        value = astype(value if hasattr(value, "dtype") else np.asarray(value), like.dtype)
+    return value
 
 
 def _cvjp_vjp(g, out, residuals, primals, call):
@@ -204,6 +224,11 @@ def _cvjp_jvp(primals, tangents, call):
 
 
 def _cvjp_batch(size, vals, dims, call):
+    # Every operand is given the batch axis (unmapped ones broadcast): the vectorised bwd then returns batched
+    # cotangents for all of them, and the broadcast's own VJP sums those of the unmapped operands.
+    from .interpreters.batching import move_to_front
+    vals = [move_to_front(v, d, size) for v, d in zip(vals, dims)]
+    dims = [0] * len(vals)
     dims_tree = tuple(tree_unflatten(call.in_tree, dims))
     fun = _vmapped(lambda *a: call.fun(*call.full_args(tree_flatten(a)[0])), size, dims_tree)
     fwd = _vmapped(lambda *a: call.rule(*call.full_args(tree_flatten(a)[0])), size, dims_tree)

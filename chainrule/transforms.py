@@ -308,6 +308,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
     """
     if isinstance(in_axes, list):
         in_axes = tuple(in_axes)
+    if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
+        raise ValueError(f"vmap: chunk_size must be a positive integer or None, got {chunk_size!r}")
 
     @functools.wraps(fun)
     def vmapped(*args):
@@ -354,7 +356,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
             args = [x if ax is None else BatchTracer(trace, x, ax) for x, ax in zip(flat, norm)]
             out = fun(*tree_unflatten(in_tree, args))
             out_flat, out_tree = tree_flatten(out)
-            oaxes = broadcast_prefix(out_axes, out, what="vmap out_axes")
+            oaxes = broadcast_prefix(out_axes, out, what="vmap out_axes", against="output")
             res = [_move_out(o, None, ax, size, trace) for o, ax in zip(out_flat, oaxes)]
         finally:
             trace.close()
@@ -368,7 +370,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, chunk_size=None):
             pieces.append(_run(part, in_tree, norm, sl.stop - sl.start))
         out_tree = tree_structure(pieces[0])
         leaves = [tree_flatten(p)[0] for p in pieces]
-        oaxes = broadcast_prefix(out_axes, pieces[0], what="vmap out_axes")
+        oaxes = broadcast_prefix(out_axes, pieces[0], what="vmap out_axes", against="output")
         joined = []
         for k, ax in enumerate(oaxes):
             parts = [lv[k] for lv in leaves]

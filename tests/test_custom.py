@@ -378,8 +378,6 @@ def test_custom_vjp_pytrees_under_vmap():
         np.testing.assert_allclose(got["a"][i], cr.grad(_affine_loss)(_P, xs[i])["a"], rtol=1e-14)
 
 
-@pytest.mark.xfail(strict=True, reason="custom.py _cvjp_batch: the cotangent of an input that is unmapped "
-                                       "under vmap comes back batched (not summed over the batch); see report")
 def test_custom_vjp_grad_of_vmap_over_an_unmapped_input():
     @custom_vjp
     def mul(a, b):
@@ -392,8 +390,6 @@ def test_custom_vjp_grad_of_vmap_over_an_unmapped_input():
     np.testing.assert_allclose(g, a.sum(axis=0))
 
 
-@pytest.mark.xfail(strict=True, reason="custom.py does not check or convert a bwd cotangent's shape and dtype "
-                                       "against its primal (gradients must have the primal's shape and dtype)")
 def test_custom_vjp_bwd_cotangent_shape_and_dtype():
     @custom_vjp
     def double(x):
@@ -407,8 +403,6 @@ def test_custom_vjp_bwd_cotangent_shape_and_dtype():
         cr.grad(lambda x: cnp.sum(double(x)))(np.ones(3))
 
 
-@pytest.mark.xfail(strict=True, reason="custom.py _cjvp_jvp does not check the rule's tangent shapes against "
-                                       "the primal outputs")
 def test_custom_jvp_rule_tangent_shape_is_checked():
     @custom_jvp
     def sq(x):

@@ -800,16 +800,12 @@ def test_error_nothing_mapped_and_no_axis_size():
         cr.vmap(lambda: 1.0)()
 
 
-@pytest.mark.xfail(strict=True, reason="transforms.py vmap does not validate chunk_size: 0 gives 'range() arg 3 "
-                                       "must not be zero', -1 an IndexError")
 @pytest.mark.parametrize("chunk_size", [0, -1])
 def test_error_bad_chunk_size(chunk_size):
     with pytest.raises(ValueError, match="chunk_size"):
         cr.vmap(lambda x: x, chunk_size=chunk_size)(np.ones(3))
 
 
-@pytest.mark.xfail(strict=True, reason="core/tree.py broadcast_prefix words an out_axes mismatch as 'does not "
-                                       "match the arguments' structure'")
 def test_error_out_axes_tree_names_the_outputs():
     with pytest.raises(ValueError, match=r"out_axes structure tuple\(\*, \*, \*\) does not match the output"):
         cr.vmap(lambda x: (x, x), out_axes=(0, 0, 0))(np.ones(3))

@@ -145,7 +145,7 @@ def tree_map(f, tree, *rest, is_leaf=None):
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
-def broadcast_prefix(prefix, tree, is_leaf=None, what="prefix"):
+def broadcast_prefix(prefix, tree, is_leaf=None, what="prefix", against="argument"):
     """Expand ``prefix`` (a pytree whose leaves stand for whole subtrees) to one entry per leaf of ``tree``.
 
     >>> broadcast_prefix((0, None), ([1, 2], 3))
@@ -162,10 +162,10 @@ def broadcast_prefix(prefix, tree, is_leaf=None, what="prefix"):
         tkind, tentry = _node_of(t)
         pch, paux = pentry[0](p)
         if tkind is None:
-            raise ValueError(f"{what} {p!r} is a container but the matching argument is a leaf {type(t).__name__}")
+            raise ValueError(f"{what} {p!r} is a container but the matching {against} is a leaf {type(t).__name__}")
         tch, taux = tentry[0](t)
         if pkind is not tkind or len(pch) != len(tch) or (pkind is dict and paux != taux):
-            raise ValueError(f"{what} structure {tree_structure(p)} does not match the arguments' structure "
+            raise ValueError(f"{what} structure {tree_structure(p)} does not match the {against}s' structure "
                              f"{tree_structure(t)}")
         todo.extend(reversed(list(zip(pch, tch))))
     return out
