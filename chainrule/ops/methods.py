@@ -107,6 +107,7 @@ def install_methods(cls):
     cls.__hash__ = None
 
     cls.T = property(lambda self: S.transpose(self))
+    cls.size = property(lambda self: Size(self.shape))
     cls.mT = property(lambda self: S.swapaxes(self, -1, -2))
     cls.at = property(lambda self: I.at(self))
     for name, fn in _METHODS.items():
@@ -141,6 +142,43 @@ def _shape_arg(shape):
     return tuple(shape[0]) if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) else tuple(shape)
 
 
+class Size(int):
+    """``x.size`` is the element count (NumPy) and ``x.size()`` the shape (PyTorch); ``x.size(d)`` one dim.
+
+    >>> s = Size((2, 3))
+    >>> s == 6, s(), s(1)
+    (True, (2, 3), 3)
+    """
+
+    def __new__(cls, shape):
+        n = 1
+        for d in shape:
+            n *= d
+        obj = super().__new__(cls, n)
+        obj._shape = tuple(shape)
+        return obj
+
+    def __call__(self, dim=None):
+        return self._shape if dim is None else self._shape[dim]
+
+
+def _to(self, *args, dtype=None, **kwargs):
+    """PyTorch's ``to``: a dtype (or a value whose dtype to take); device 'cpu' only."""
+    for a in args:
+        if isinstance(a, str):
+            if a != "cpu":
+                raise NotImplementedError(f"to: device {a!r} is not supported (CPU only)")
+        elif hasattr(a, "dtype") and not isinstance(a, (type, np.dtype)):
+            dtype = a.dtype
+        else:
+            dtype = a
+    return self if dtype is None else E.astype(self, dtype)
+
+
+def _alpha(fn):
+    return lambda self, other, *, alpha=1: fn(self, other if alpha == 1 else E.multiply(other, alpha))
+
+
 class _MinMax(tuple):
     """``(values, indices)``, as PyTorch's ``max(dim=...)`` returns."""
 
@@ -153,11 +191,32 @@ class _MinMax(tuple):
         return self[1]
 
 
+def _no_out(name, out):
+    if out is not None:
+        raise TypeError(f"{name}: the out= argument is not supported (chainrule arrays are immutable)")
+
+
 def _extremum(reduce, arg):
-    def method(self, axis=None, keepdims=False, *, dim=None, keepdim=None, out=None):
-        if dim is None and axis is not None and not isinstance(axis, (int, np.integer)) and not isinstance(
-                axis, tuple) and isinstance(axis, Tracer):
-            return E.maximum(self, axis) if reduce is R.max else E.minimum(self, axis)
+    """``max``/``min``: NumPy's ``(axis=None, out=None, keepdims=False)`` gives values; PyTorch's ``dim`` (by
+    keyword, or positionally on a Tensor) gives ``(values, indices)``; another array gives the elementwise
+    extremum."""
+    def method(self, *args, axis=None, keepdims=False, dim=None, keepdim=None, out=None, initial=None,
+               where=None):
+        _no_out(reduce.__name__, out)
+        if initial is not None or where is not None:
+            raise TypeError(f"{reduce.__name__}: initial= and where= are not supported")
+        if len(args) > 2:
+            raise TypeError(f"{reduce.__name__}() takes at most 2 positional arguments ({len(args)} given)")
+        if args:
+            first = args[0]
+            if isinstance(first, Tracer) or isinstance(first, np.ndarray):
+                return E.maximum(self, first) if reduce is R.max else E.minimum(self, first)
+            if len(args) == 2:
+                keepdims = bool(args[1])
+            if isinstance(first, (int, np.integer)) and _torch_style(self):
+                dim = first  # PyTorch: t.max(1) is t.max(dim=1)
+            else:
+                axis = first
         k = _keep(keepdims, keepdim)
         if dim is not None:
             return _MinMax((reduce(self, dim, k), arg(self, dim, k)))
@@ -166,8 +225,11 @@ def _extremum(reduce, arg):
 
 
 def _var(ddof_default_torch):
-    def method(self, axis=None, dtype=None, ddof=None, keepdims=False, *, dim=None, keepdim=None, unbiased=None,
-               correction=None):
+    def method(self, axis=None, dtype=None, out=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
+               unbiased=None, correction=None):
+        _no_out("var/std", out)
+        if isinstance(axis, bool) and unbiased is None:  # PyTorch's positional var(unbiased)
+            axis, unbiased = None, axis
         if ddof is None:
             if correction is not None:
                 ddof = correction
@@ -182,9 +244,41 @@ def _var(ddof_default_torch):
 def _transpose(self, *axes):
     if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
         axes = tuple(axes[0]) if axes[0] is not None else ()
-    if len(axes) == 2 and self.ndim != 2:
+    if len(axes) == 2 and (self.ndim != 2 or _torch_style(self)):
         return S.swapaxes(self, *axes)  # PyTorch's transpose(dim0, dim1)
     return S.transpose(self, axes or None)
+
+
+def _squeeze(self, axis=None, *, dim=None):
+    axis = _axis(axis, dim)
+    if axis is not None and _torch_style(self):
+        # PyTorch: squeezing a dimension whose size is not 1 leaves it alone.
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        nd = self.ndim
+        axis = tuple(a for a in axes if self.shape[int(a) % nd] == 1) if nd else None
+        if axis == ():
+            return self
+    return S.squeeze(self, axis)
+
+
+def _t(self):
+    if self.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+    return S.transpose(self) if self.ndim == 2 else self
+
+
+def _norm(self, p="fro", dim=None, keepdim=False, *, axis=None, keepdims=None, ord=None):
+    dim = _axis(axis, dim)
+    keep = _keep(keepdim, keepdims)
+    p = ord if ord is not None else p
+    if p in ("fro", 2, 2.0, None):
+        return E.sqrt(R.sum(E.square(E.abs(self)) if np.iscomplexobj(concrete(self)) else self * self, dim,
+                            keepdims=keep))
+    if p in (1, 1.0):
+        return R.sum(E.abs(self), dim, keepdims=keep)
+    if p in (np.inf, float("inf")):
+        return R.max(E.abs(self), dim, keep)
+    return E.power(R.sum(E.power(E.abs(self), p), dim, keepdims=keep), 1.0 / p)
 
 
 def _flatten(self, start_dim=0, end_dim=-1):
@@ -259,7 +353,9 @@ _METHODS = {
     "permute": lambda self, *dims: S.transpose(self, _shape_arg(dims)),
     "ravel": lambda self, order="C": S.ravel(self, order),
     "flatten": _flatten,
-    "squeeze": lambda self, axis=None, *, dim=None: S.squeeze(self, _axis(axis, dim)),
+    "squeeze": _squeeze,
+    "t": _t,
+    "norm": _norm,
     "unsqueeze": lambda self, dim: S.expand_dims(self, dim),
     "swapaxes": lambda self, a, b: S.swapaxes(self, a, b),
     "movedim": lambda self, source, destination: S.moveaxis(self, source, destination),
@@ -271,12 +367,12 @@ _METHODS = {
     "roll": _roll,
     "unfold": _unfold,
     "pad": _pad_method,
-    "sum": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.sum(
-        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
-    "prod": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.prod(
-        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
-    "mean": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None: R.mean(
-        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)),
+    "sum": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None: R.sum(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)) if out is None else _no_out("sum", out),
+    "prod": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None: R.prod(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)) if out is None else _no_out("prod", out),
+    "mean": lambda self, axis=None, dtype=None, keepdims=False, *, dim=None, keepdim=None, out=None: R.mean(
+        self, _axis(axis, dim), dtype, _keep(keepdims, keepdim)) if out is None else _no_out("mean", out),
     "var": _var(R.var),
     "std": _var(R.std),
     "max": _extremum(R.max, R.argmax),
@@ -285,20 +381,24 @@ _METHODS = {
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
     "amin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.min(
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "argmax": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.argmax(
-        self, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "argmin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.argmin(
-        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "argmax": lambda self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None: R.argmax(
+        self, _axis(axis, dim), _keep(keepdims or out is True, keepdim)) if out in (None, True, False) else _no_out(
+        "argmax", out),
+    "argmin": lambda self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None: R.argmin(
+        self, _axis(axis, dim), _keep(keepdims or out is True, keepdim)) if out in (None, True, False) else _no_out(
+        "argmin", out),
     "logsumexp": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.logsumexp(
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
     "softmax": lambda self, axis=-1, *, dim=None: SP.softmax(self, _axis(axis, dim)),
     "log_softmax": lambda self, axis=-1, *, dim=None: SP.log_softmax(self, _axis(axis, dim)),
-    "cumsum": lambda self, axis=None, dtype=None, *, dim=None: R.cumsum(self, _axis(axis, dim), dtype),
-    "cumprod": lambda self, axis=None, dtype=None, *, dim=None: R.cumprod(self, _axis(axis, dim), dtype),
-    "any": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.any(
-        self, _axis(axis, dim), _keep(keepdims, keepdim)),
-    "all": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.all(
-        self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "cumsum": lambda self, axis=None, dtype=None, out=None, *, dim=None: R.cumsum(
+        self, _axis(axis, dim), dtype) if out is None else _no_out("cumsum", out),
+    "cumprod": lambda self, axis=None, dtype=None, out=None, *, dim=None: R.cumprod(
+        self, _axis(axis, dim), dtype) if out is None else _no_out("cumprod", out),
+    "any": lambda self, axis=None, out=None, keepdims=False, *, dim=None, keepdim=None, where=None: R.any(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)) if out is None else _no_out("any", out),
+    "all": lambda self, axis=None, out=None, keepdims=False, *, dim=None, keepdim=None, where=None: R.all(
+        self, _axis(axis, dim), _keep(keepdims, keepdim)) if out is None else _no_out("all", out),
     "exp": E.exp, "log": E.log, "log1p": E.log1p, "expm1": E.expm1, "log2": E.log2, "log10": E.log10,
     "sqrt": E.sqrt, "rsqrt": lambda self: E.reciprocal(E.sqrt(self)), "square": E.square, "abs": E.abs,
     "neg": E.negative, "negative": E.negative, "reciprocal": E.reciprocal, "sign": E.sign,
@@ -306,11 +406,13 @@ _METHODS = {
     "arcsin": E.arcsin, "arccos": E.arccos, "arctan": E.arctan, "asin": E.arcsin, "acos": E.arccos,
     "atan": E.arctan, "floor": E.floor, "ceil": E.ceil,
     "sigmoid": SP.sigmoid, "relu": SP.relu, "softplus": SP.softplus,
-    "pow": E.power, "add": E.add, "sub": E.subtract, "mul": E.multiply, "div": E.divide,
+    "pow": E.power, "add": _alpha(E.add), "sub": _alpha(E.subtract), "mul": E.multiply, "div": E.divide,
+    "subtract": _alpha(E.subtract), "multiply": E.multiply, "divide": E.divide, "true_divide": E.divide,
     "maximum": E.maximum, "minimum": E.minimum, "matmul": lambda self, other: _linalg().matmul(self, other),
     "mm": lambda self, other: _linalg().matmul(self, other),
     "dot": lambda self, b: _linalg().dot(self, b),
-    "clip": lambda self, min=None, max=None: E.clip(self, min, max),
+    "clip": lambda self, min=None, max=None, out=None, **kw: E.clip(self, min, max) if out is None else _no_out(
+        "clip", out),
     "clamp": lambda self, min=None, max=None: E.clip(self, min, max),
     "where": lambda self, condition, other: E.where(condition, self, other),
     "masked_fill": lambda self, mask, value: E.where(mask, value, self),
@@ -323,6 +425,21 @@ _METHODS = {
     "diagonal": lambda self, offset=0, axis1=0, axis2=1: _linalg().diagonal(self, offset, axis1, axis2),
     "item": lambda self: concrete(self).item(),
     "tolist": lambda self: concrete(self).tolist(),
+    # PyTorch spellings, so Tensor code runs unchanged under the transforms.
+    "dim": lambda self: len(self.shape),
+    "numel": lambda self: int(np.prod(self.shape, dtype=np.int64)),
+    "to": _to,
+    "type_as": lambda self, other: E.astype(self, other.dtype),
+    "float": lambda self: E.astype(self, np.float32),
+    "double": lambda self: E.astype(self, np.float64),
+    "long": lambda self: E.astype(self, np.int64),
+    "int": lambda self: E.astype(self, np.int32),
+    "bool": lambda self: E.astype(self, np.bool_),
+    "detach": lambda self: E.stop_gradient(self),
+    "clone": lambda self: self,
+    "contiguous": lambda self: self,
+    "cpu": lambda self: self,
+    "bmm": lambda self, other: _linalg().matmul(self, other),
 }
 
 
