@@ -338,11 +338,22 @@ def checkpoint(fun, static_argnums=()):
     def wrapped(*args):
         static, dyn = _split_args(args, static_argnums)
         leaves, in_tree = tree_flatten(dyn)
+        if _only_tensors(leaves):
+            # PyTorch-style use: the Tensor face's checkpoint also gives closed-over Tensors their gradients.
+            from .utils import checkpoint as tensor_checkpoint
+            return tensor_checkpoint(fun, *args)
         call = _Call(fun, None, None, static, in_tree, getattr(fun, "__name__", "checkpoint"), static_argnums)
         out = checkpoint_call_p.bind(*leaves, call=call)
         return tree_unflatten(call.out_tree, out)
 
     return wrapped
+
+
+def _only_tensors(leaves):
+    from .core.trace import Tracer
+    from .tensor import Tensor
+    return any(isinstance(v, Tensor) for v in leaves) and not any(
+        isinstance(v, Tracer) and not isinstance(v, Tensor) for v in leaves)
 
 
 remat = checkpoint

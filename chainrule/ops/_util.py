@@ -77,13 +77,19 @@ def _prepare(name, args, promote):
     dtype = np.result_type(*[args[i].dtype if isinstance(args[i], Tracer) else args[i] for i in idx])
     out = []
     for i, (a, s) in enumerate(zip(args, shapes)):
-        if isinstance(a, Tracer):
+        if _needs_cotangent(a):
             if (promote is None or i in promote) and a.dtype != dtype:
                 a = astype(a, dtype)
             if s != out_shape:
                 a = S.broadcast_to(a, out_shape)
         out.append(a)
     return out
+
+
+def _needs_cotangent(a):
+    """Any tracer may need a cotangent, except a Tensor outside every graph (``_ref is None``): that one is a
+    constant like a plain array, and NumPy may broadcast it."""
+    return isinstance(a, Tracer) and getattr(a, "_ref", True) is not None
 
 
 def normalize_axis(axis, ndim, name="axis"):
