@@ -5,6 +5,7 @@ any depth and a value from an enclosing transform is a constant to an inner one.
 """
 import functools
 import numbers
+import warnings
 
 import numpy as np
 
@@ -106,6 +107,7 @@ def _vjp(fun, primals, has_aux, name, once=False):
             cts.append(zeros_like_value(x) if g is None else g)
         return tree_unflatten(in_tree, cts)
 
+    vjp_fn.independent = all(r is None for r in refs)  # the output does not depend on the inputs
     out_val = tree_unflatten(out_tree, out_vals)
     if has_aux:
         return out_val, vjp_fn, tree_map(lambda a: _lower(trace, a), aux)
@@ -166,6 +168,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, *, argnum=None, allow_int=Fals
                             f"complex outputs in general use vjp.")
         if not np.issubdtype(o.dtype, np.inexact):
             raise TypeError(f"grad requires real-valued outputs, but got {o.dtype}")
+        if f_vjp.independent:
+            warnings.warn("Output seems independent of input.", UserWarning, stacklevel=2)
         g = f_vjp(backend.ones((), o.dtype, like=out))
         g = g[0] if single else g
         if has_aux:
