@@ -18,7 +18,7 @@ from .tensor import (Tensor, tensor, as_tensor, from_numpy, zeros, ones, full, e
                      randn, randint, zeros_like, ones_like, full_like, empty_like, rand_like, randn_like,
                      manual_seed, Generator, stack, cat, is_tensor)
 from . import autograd
-from . import optim
+from . import optim, utils
 from .serialization import save, load
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled, inference_mode
 from numpy import float16, float32, float64, complex64, complex128, int8, int16, int32, int64, uint8, bool_
@@ -38,3 +38,6 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "full
            "hessian", "hvp", "vhp", "custom_jvp", "custom_vjp", "checkpoint", "remat", "Primitive",
            "EscapedTracerError", "MissingRuleError", "register_pytree_node", "tree_flatten", "tree_unflatten",
            "tree_map", "tree_leaves", "tree_structure", "numpy"]
+
+from ._autograd_api import *  # noqa: E402,F401,F403 - HIPS autograd's operators (elementwise_grad, jacobian, ...)
+from . import extend, builtins, misc, test_util  # noqa: E402,F401

@@ -71,9 +71,7 @@ _unary("arctanh", np.arctanh, lambda g, x, out: g / (1 - x * x))
 
 
 def _abs_rule(g, x, out):
-    if np.iscomplexobj(g) or np.issubdtype(x.dtype, np.complexfloating):
-        raise NotImplementedError("abs of complex values is not differentiable yet")
-    return g * sign(x)
+    return g * sign(x)  # real inputs; complex ones get their own JVP and VJP (NOTE: [complex abs] below)
 
 
 abs_p = _unary("absolute", np.absolute, _abs_rule)
@@ -339,3 +337,344 @@ def round(a, decimals=0):  # noqa: A001 - NumPy's name
 around = round
 round_ = round
 __all__ += ["round", "around"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Complex parts: real, imag, conj (linear primitives), angle; abs of complex values
+# ---------------------------------------------------------------------------------------------------------
+#
+# NOTE: [complex convention]
+# Cotangents pair with tangents bilinearly, <u, v> = sum(Re(u * v)), the convention of HIPS autograd and JAX:
+# the VJP of a holomorphic f is ``g * f'(z)`` (no conjugation, so every real rule above serves complex inputs
+# unchanged), and for a real-valued f(z) with z = x + iy, ``grad(f)(z) = df/dx - i df/dy`` (the conjugate of the
+# direction of steepest ascent). Non-holomorphic ops (real, imag, conj, abs, angle) carry separate JVP and VJP
+# rules written for that pairing. See docs/complex.md.
+
+def _is_complex(x):
+    dt = x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    return np.issubdtype(dt, np.complexfloating)
+
+
+def _operand(x):
+    """Tracers and arrays as they are; anything else (a Python scalar, a list) as a NumPy array."""
+    from ..core.backend import is_array
+    return x if isinstance(x, Tracer) or is_array(x) else np.asarray(x)
+
+
+real_p = Primitive("real", np.real)
+def_linear(real_p, lambda g, x: astype(g, x.dtype) if _is_complex(x) else g)
+def_vectorized(real_p)
+
+imag_p = Primitive("imag", np.imag)
+def_linear(imag_p, lambda g, x: astype(g, x.dtype) * -1j if _is_complex(x) else None)
+def_vectorized(imag_p)
+
+conjugate_p = Primitive("conjugate", np.conjugate)
+def_linear(conjugate_p, lambda g, x: conjugate_p.bind(g))
+def_vectorized(conjugate_p)
+
+
+@_export
+def real(val):
+    """The real part of ``val`` (``val`` itself when it is real); differentiable, complex inputs included.
+
+    >>> real(np.array([1 + 2j]))
+    array([1.])
+    """
+    val = _operand(val)
+    return real_p.bind(val) if _is_complex(val) else val
+
+
+@_export
+def imag(val):
+    """The imaginary part of ``val`` (zeros when it is real); differentiable.
+
+    >>> imag(np.array([1 + 2j]))
+    array([2.])
+    """
+    return imag_p.bind(_operand(val))
+
+
+@_export
+def conjugate(x):
+    """The complex conjugate of ``x`` (``x`` itself when it is real); differentiable.
+
+    >>> conjugate(np.array([1 + 2j]))
+    array([1.-2.j])
+    """
+    x = _operand(x)
+    return conjugate_p.bind(x) if _is_complex(x) else x
+
+
+conj = _export(lambda x: conjugate(x), "conj")
+conj.__doc__ = conjugate.__doc__.replace("conjugate(np", "conj(np")
+
+
+@_export
+def angle(z, deg=False):
+    """The argument of the complex number ``z`` (radians, or degrees with ``deg``); differentiable for complex
+    ``z`` (zero derivative for real ``z``, whose angle is 0 or pi).
+
+    >>> float(angle(1j))
+    1.5707963267948966
+    """
+    z = _operand(z)
+    if _is_complex(z):
+        a = arctan2(imag(z), real(z))
+    else:
+        a = stop_gradient(arctan2(np.zeros((), z.dtype if np.issubdtype(z.dtype, np.inexact) else np.float64),
+                                  z))
+    return a * (180.0 / math.pi) if deg else a
+
+
+# NOTE: [complex abs]
+# For real x, d|x| = sign(x) dx serves as JVP and VJP alike. For complex z, |z| is real and not holomorphic:
+# the JVP is Re(conj(z) dz) / |z| and the VJP (see NOTE: [complex convention]) is g * conj(z) / |z|. Both are
+# 0 at z == 0, as for real inputs.
+
+def _nonzero_or_one(r):
+    return where(r == 0, 1, r)
+
+
+def _abs_jvp(primals, tangents):
+    x, = primals
+    t = tangents[0]
+    out = abs_p.bind(x)
+    if _is_complex(x):
+        return out, real(conjugate(x) * t) / _nonzero_or_one(out)
+    return out, t * sign(x)
+
+
+def _abs_vjp(g, out, x):
+    if _is_complex(x):
+        return g * (conjugate(x) / _nonzero_or_one(abs_p.bind(x)))
+    return g * sign(x)
+
+
+abs_p.jvp = _abs_jvp
+abs_p.vjp = (_abs_vjp,)
+abs_p.saves = SAVE_INPUTS
+
+
+# ---------------------------------------------------------------------------------------------------------
+# More unary math: exp2, cbrt, fabs, sinc, deg2rad/rad2deg
+# ---------------------------------------------------------------------------------------------------------
+
+_unary("exp2", np.exp2, lambda g, x, out: g * (out * _LN2), saves=SAVE_OUT)
+_unary("cbrt", np.cbrt, lambda g, x, out: g / (out * out * 3), saves=SAVE_OUT)
+_unary("fabs", np.fabs, lambda g, x, out: g * sign(x))
+
+
+def _sinc_rule(g, x, out):
+    # d sinc(x) / dx = (cos(pi x) - sinc(x)) / x, which tends to 0 at x == 0.
+    zero = x == 0
+    return g * where(zero, 0, (cos(x * math.pi) - out) / where(zero, 1, x))
+
+
+sinc_p = _unary("sinc", np.sinc, _sinc_rule, saves=SAVE_ALL)
+sinc.__doc__ = ("The normalised sinc function ``sin(pi x) / (pi x)`` (1 at 0); differentiable.\n\n"  # noqa: F821
+                ">>> float(sinc(0.0))\n1.0\n")
+
+
+def _scaled(name, factor):
+    def face(x):
+        x = _operand(x)
+        if not np.issubdtype(x.dtype, np.inexact):
+            x = astype(x, np.float64)
+        return x * factor
+    face.__doc__ = (f"Elementwise ``numpy.{name}`` (multiplication by a constant); differentiable.\n\n"
+                    f">>> round(float({name}(1.0)), 6)\n{round(float(getattr(np, name)(1.0)), 6)}\n")
+    return _export(face, name)
+
+
+_scaled("deg2rad", math.pi / 180.0)
+_scaled("radians", math.pi / 180.0)
+_scaled("rad2deg", 180.0 / math.pi)
+_scaled("degrees", 180.0 / math.pi)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# More binary math: hypot, logaddexp2, fmod, fmax/fmin, copysign, float_power, heaviside, ldexp
+# ---------------------------------------------------------------------------------------------------------
+
+_binary("hypot", np.hypot, lambda g, out, x, y: g * x / _nonzero_or_one(out),
+        lambda g, out, x, y: g * y / _nonzero_or_one(out), saves=SAVE_ALL)
+_binary("logaddexp2", np.logaddexp2, lambda g, out, x, y: g * exp2(x - out),  # noqa: F821
+        lambda g, out, x, y: g * exp2(y - out), saves=SAVE_ALL)  # noqa: F821
+# fmod(x, y) = x - trunc(x / y) * y, with trunc piecewise constant.
+_binary("fmod", np.fmod, lambda g, out, x, y: g, lambda g, out, x, y: -(g * trunc(x / y)))  # noqa: F821
+
+
+@_export
+def fmax(x1, x2):
+    """Elementwise maximum that ignores NaNs (a NaN loses unless both are NaN); ties share the gradient.
+
+    >>> fmax(np.array([1.0, np.nan]), np.array([2.0, 3.0]))
+    array([2., 3.])
+    """
+    return where(isnan(x2), x1, where(isnan(x1), x2, maximum(x1, x2)))  # noqa: F821
+
+
+@_export
+def fmin(x1, x2):
+    """Elementwise minimum that ignores NaNs; ties share the gradient.
+
+    >>> fmin(np.array([1.0, np.nan]), np.array([2.0, 3.0]))
+    array([1., 3.])
+    """
+    return where(isnan(x2), x1, where(isnan(x1), x2, minimum(x1, x2)))  # noqa: F821
+
+
+def _result_dtype(*xs):
+    from ._util import dtype_of
+    dt = np.result_type(*[x if type(x) in (int, float, complex, bool) else dtype_of(x) for x in xs])
+    return dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)
+
+
+@_export
+def copysign(x1, x2):
+    """``|x1|`` with the sign of ``x2``; differentiable in ``x1``.
+
+    >>> copysign(np.array([1.5, -2.0]), -1.0)
+    array([-1.5, -2. ])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    dt = _result_dtype(x1, x2)
+    a = astype(abs(x1), dt)
+    return where(signbit(x2), -a, a)  # noqa: F821
+
+
+@_export
+def float_power(x1, x2):
+    """``x1 ** x2`` computed in double precision (complex128 for complex inputs), as ``numpy.float_power``.
+
+    >>> float(float_power(2, 3))
+    8.0
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    dt = np.complex128 if _is_complex(x1) or _is_complex(x2) else np.float64
+    return power(astype(x1, dt), astype(x2, dt))
+
+
+@_export
+def heaviside(x1, x2):
+    """The Heaviside step: 0 for ``x1 < 0``, ``x2`` at 0, 1 for ``x1 > 0``. Its derivative in ``x1`` is zero;
+    it is differentiable in ``x2`` (which it returns where ``x1 == 0``).
+
+    >>> heaviside(np.array([-1.0, 0.0, 2.0]), 0.5)
+    array([0. , 0.5, 1. ])
+    """
+    x1, x2 = _operand(x1), _operand(x2)
+    dt = _result_dtype(x1, x2)
+    x1 = stop_gradient(x1)
+    out = where(x1 < 0, 0, where(x1 > 0, 1, x2))
+    out = where(isnan(x1), np.nan, out)  # noqa: F821
+    return astype(out, dt)
+
+
+@_export
+def ldexp(x1, x2):
+    """``x1 * 2 ** x2`` for integer ``x2``; differentiable in ``x1``.
+
+    >>> float(ldexp(1.5, 2))
+    6.0
+    """
+    x1 = _operand(x1)
+    dt = x1.dtype if np.issubdtype(x1.dtype, np.inexact) else np.dtype(np.float64)
+    return astype(x1, dt) * astype(exp2(astype(stop_gradient(_operand(x2)), dt)), dt)  # noqa: F821
+
+
+_frexp_exponent_p = def_nondiff(Primitive("frexp_exponent", lambda x: np.frexp(x)[1]))
+def_vectorized(_frexp_exponent_p)
+
+
+@_export
+def frexp(x):
+    """``(mantissa, exponent)`` with ``x == mantissa * 2 ** exponent``; the mantissa is differentiable.
+
+    >>> frexp(8.0)
+    (0.5, 4)
+    """
+    x = _operand(x)
+    e = _frexp_exponent_p.bind(x)
+    return x * astype(exp2(astype(-e, x.dtype)), x.dtype), e  # noqa: F821
+
+
+@_export
+def modf(x):
+    """``(fractional part, integral part)``, both with the sign of ``x``; the fractional part has derivative 1.
+
+    >>> modf(np.array([-1.5, 2.25]))
+    (array([-0.5 ,  0.25]), array([-1.,  2.]))
+    """
+    x = _operand(x)
+    t = trunc(x)  # noqa: F821
+    return x - t, t
+
+
+@_export
+def divmod(x1, x2):  # noqa: A001 - NumPy's name
+    """``(floor_divide(x1, x2), remainder(x1, x2))``; the remainder is differentiable.
+
+    >>> divmod(np.array([7.0]), 2.0)
+    (array([3.]), array([1.]))
+    """
+    return floor_divide(x1, x2), remainder(x1, x2)  # noqa: F821
+
+
+_nondiff("spacing", np.spacing, 1)
+_nextafter_p = _nondiff("nextafter", np.nextafter, 2)
+_nextafter_plain = nextafter  # noqa: F821
+
+
+@_export
+def nextafter(x1, x2):
+    """The next floating-point value after ``x1`` towards ``x2``; its derivative is that of ``x1`` itself
+    (1 in ``x1``, 0 in ``x2``), the step being a rounding-level constant.
+
+    >>> bool(nextafter(1.0, 2.0) > 1.0)
+    True
+    """
+    out = _nextafter_plain(x1, x2)
+    if not isinstance(x1, Tracer):
+        return out
+    x1 = prepare_operands("nextafter", (x1, x2))[0]
+    return out + where(isfinite(x1), x1 - stop_gradient(x1), 0)  # noqa: F821 - adds exactly 0
+for _name, _args in [("invert", "6"), ("bitwise_not", "6"), ("bitwise_count", "6"), ("gcd", "6, 4"),
+                     ("lcm", "6, 4"), ("left_shift", "6, 1"), ("right_shift", "6, 1")]:
+    _nondiff(_name, getattr(np, _name), _args.count(",") + 1)
+    globals()[_name].__doc__ = (f"Elementwise ``numpy.{_name}`` on integers (not differentiable).\n\n"
+                                f">>> int({_name}({_args}))\n{int(getattr(np, _name)(*eval(f'({_args},)')))}\n")
+_nondiff("isnat", np.isnat, 1)
+isnat.__doc__ = "Elementwise ``numpy.isnat`` for datetimes (not differentiable).\n"  # noqa: F821
+
+# NumPy 2's array-API names for the same ufuncs.
+acos, asin, atan = arccos, arcsin, arctan  # noqa: F821
+acosh, asinh, atanh = arccosh, arcsinh, arctanh  # noqa: F821
+atan2 = arctan2  # noqa: F821
+pow = power  # noqa: A001
+bitwise_invert = invert  # noqa: F821
+bitwise_left_shift, bitwise_right_shift = left_shift, right_shift  # noqa: F821
+__all__ += ["acos", "asin", "atan", "acosh", "asinh", "atanh", "atan2", "pow", "bitwise_invert",
+            "bitwise_left_shift", "bitwise_right_shift"]
+
+
+_sign_real = sign  # noqa: F821 - the non-differentiable primitive defined above
+
+
+def _sign(x):
+    """The sign of ``x``: -1, 0 or 1 for real ``x`` (not differentiable); ``x / |x|`` (0 at 0) for complex ``x``,
+    as in NumPy 2, which is differentiable.
+
+    >>> sign(np.array([-2.0, 0.0, 3.0]))
+    array([-1.,  0.,  1.])
+    """
+    x = _operand(x)
+    if _is_complex(x):
+        r = abs(x)
+        return where(r == 0, 0, x / astype(_nonzero_or_one(r), x.dtype))
+    return _sign_real(x)
+
+
+_sign.__name__ = _sign.__qualname__ = "sign"
+sign = _sign

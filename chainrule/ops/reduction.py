@@ -98,8 +98,11 @@ def var(a, axis=None, dtype=None, ddof=0, keepdims=False):
         n *= a.shape[ax]
     centered = a - mean(a, axes, keepdims=True)
     if np.issubdtype(a.dtype, np.complexfloating):
-        raise NotImplementedError("var/std of complex arrays is not supported yet")
-    sq = centered * centered
+        from .elementwise import imag, real
+        re, im = real(centered), imag(centered)
+        sq = re * re + im * im  # |centered| ** 2: the variance of complex values is real, as in NumPy
+    else:
+        sq = centered * centered
     return sum(sq, axes, keepdims=keepdims) / _builtin_max(n - ddof, 0)
 
 
