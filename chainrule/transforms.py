@@ -419,7 +419,7 @@ def _check_jac_inputs(name, leaves):
                             f"np.inexact), but got {x.dtype}.")
 
 
-def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
+def jacrev(fun, argnums=0, has_aux=False, chunk_size=None, *, argnum=None):
     """The Jacobian of ``fun`` by reverse mode: ``vmap`` of ``vjp`` over the rows of the identity.
 
     The result is nested like JAX's: the output's structure, each leaf holding the structure of the
@@ -433,7 +433,7 @@ def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
     """
     @functools.wraps(fun)
     def jac(*args, **kwargs):
-        single, nums = _argnums(argnums, None, len(args), "jacrev")
+        single, nums = _argnums(argnums, argnum, len(args), "jacrev")
         dyn = tuple(args[i] for i in nums)
         _check_jac_inputs("jacrev", tree_flatten(dyn)[0])
         res = vjp(_dyn_partial(fun, args, kwargs, nums), *dyn, has_aux=has_aux)
@@ -458,7 +458,7 @@ def jacrev(fun, argnums=0, has_aux=False, chunk_size=None):
     return jac
 
 
-def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
+def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None, *, argnum=None):
     """The Jacobian of ``fun`` by forward mode: ``vmap`` of ``jvp`` over the columns of the identity.
 
     Same nesting and block shapes as ``jacrev``; ``chunk_size`` bounds how many columns are pushed at once.
@@ -470,7 +470,7 @@ def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
     """
     @functools.wraps(fun)
     def jac(*args, **kwargs):
-        single, nums = _argnums(argnums, None, len(args), "jacfwd")
+        single, nums = _argnums(argnums, argnum, len(args), "jacfwd")
         dyn = tuple(args[i] for i in nums)
         in_leaves, in_tree = tree_flatten(dyn)
         _check_jac_inputs("jacfwd", in_leaves)
@@ -504,7 +504,7 @@ def jacfwd(fun, argnums=0, has_aux=False, chunk_size=None):
     return jac
 
 
-def hessian(fun, argnums=0, has_aux=False, chunk_size=None):
+def hessian(fun, argnums=0, has_aux=False, chunk_size=None, *, argnum=None):
     """The Hessian of a scalar function: ``jacfwd(jacrev(fun))``.
 
     >>> import numpy as np, chainrule.numpy as cnp
@@ -512,6 +512,8 @@ def hessian(fun, argnums=0, has_aux=False, chunk_size=None):
     array([[ 6.,  0.],
            [ 0., 12.]])
     """
+    if argnum is not None:
+        argnums = argnum
     return jacfwd(jacrev(fun, argnums, has_aux, chunk_size), argnums, has_aux, chunk_size)
 
 

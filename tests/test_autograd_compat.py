@@ -90,7 +90,6 @@ def test_hessian_autograd_style():
     onp.testing.assert_allclose(onp.einsum("iii->i", H), 6 * X)
 
 
-@pytest.mark.xfail(strict=True, reason="chainrule.hessian (transforms.py) has no argnum= alias yet; see report")
 def test_hessian_argnum_keyword():
     onp.testing.assert_allclose(cr.hessian(lambda x, y: cnp.sum(x * y ** 3), argnum=1)(X, X), onp.diag(6 * X * X))
 

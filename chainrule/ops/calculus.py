@@ -392,19 +392,7 @@ def correlate(a, v, mode="valid"):
     return _conv(a, E.conjugate(S.flip(v, 0)) if v.ndim == 1 else v, mode, "correlate")
 
 
-@_export
-def vdot(a, b):
-    """Dot product of the flattened inputs, the first one conjugated (complex inputs included).
-
-    >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 1.0])))
-    (3+0j)
-    """
-    if not _traced(a, b):
-        return np.vdot(a, b)
-    a, b = _op(a), _op(b)
-    if _size(shape_of(a)) != _size(shape_of(b)):
-        raise ValueError(f"vdot: the inputs have different sizes (shapes {shape_of(a)} and {shape_of(b)})")
-    return L.matmul(S.ravel(E.conjugate(a)), S.ravel(b))
+vdot = _export(L.vdot)  # one definition, in ops/linalg.py
 
 
 @_export

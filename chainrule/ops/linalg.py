@@ -497,17 +497,20 @@ def outer(a, b):
 
 
 def vdot(a, b):
-    """Dot product of the flattened inputs (of equal sizes).
+    """Dot product of the flattened inputs (of equal sizes), the first one conjugated when complex.
 
     >>> import numpy as np
     >>> float(vdot(np.ones((2, 2)), np.ones((2, 2))))
     4.0
+    >>> complex(vdot(np.array([1j, 2.0]), np.array([1j, 1.0])))
+    (3+0j)
     """
     a, b = _raw(a), _raw(b)
     if not _any_traced(a, b):
         return np.vdot(a, b)
     if np.issubdtype(a.dtype, np.complexfloating):
-        raise NotImplementedError("vdot: complex first operands (which vdot conjugates) are not supported yet")
+        from .elementwise import conjugate
+        a = conjugate(a)
     if a.size != b.size:
         raise ValueError(f"vdot: the inputs have different sizes (shapes {shape_of(a)} and {shape_of(b)})")
     return matmul(S.ravel(a), S.ravel(b))

@@ -24,11 +24,15 @@ def _r(f):
 
 
 def _ufunc_table():
+    """Every NumPy ufunc that ``chainrule.numpy`` implements (rather than passes through), mapped to it."""
+    import chainrule.numpy as cnp
     table = {}
-    for name in dir(E):
-        fn = getattr(E, name)
+    for name in dir(np):
         uf = getattr(np, name, None)
-        if isinstance(uf, np.ufunc) and callable(fn):
+        if not isinstance(uf, np.ufunc):
+            continue
+        fn = getattr(cnp, name, None)
+        if callable(fn) and fn is not uf:
             table[uf] = fn
     table[np.matmul] = lambda a, b: _linalg().matmul(a, b)
     return table
@@ -55,7 +59,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     elif method == "accumulate" and ufunc in (np.add, np.multiply) and len(inputs) == 1:
         f = R.cumsum if ufunc is np.add else R.cumprod
         return f(inputs[0], axis=kwargs.get("axis", 0))
-    return NotImplemented
+    detail = f" with arguments {sorted(kwargs)}" if kwargs else ""
+    raise TypeError(f"numpy.{ufunc.__name__}.{method}{detail} is not supported on traced values by chainrule; "
+                    f"call the chainrule.numpy function instead")
 
 
 def _array(self, dtype=None, copy=None):
