@@ -28,12 +28,11 @@ from .tensor import (Generator, Tensor, arange, as_tensor, cat, empty, empty_lik
                      zeros_like)
 from . import autograd
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from . import optim, utils
+from . import nn, optim, utils
 from .serialization import load, save
 from ._autograd_api import *  # noqa: F401,F403 - HIPS autograd's operators (elementwise_grad, jacobian, ...)
 from ._autograd_api import __all__ as _autograd_names
 from . import builtins, extend, misc, test_util
-from .coverage import coverage
 
 # PyTorch's dtype aliases.
 float = float32  # noqa: A001
@@ -56,10 +55,19 @@ __all__ = [
     "rand", "randn", "randint", "randperm", "zeros_like", "ones_like", "full_like", "empty_like", "rand_like",
     "randn_like", "randint_like", "manual_seed", "get_rng_state", "set_rng_state", "Generator", "stack", "cat",
     "concat", "is_tensor", "autograd", "no_grad", "enable_grad",
-    "set_grad_enabled", "is_grad_enabled", "inference_mode", "optim", "utils", "save", "load",
+    "set_grad_enabled", "is_grad_enabled", "inference_mode", "nn", "optim", "utils", "save", "load",
     # namespaces and tools
     "numpy", "extend", "builtins", "misc", "test_util", "coverage",
     # dtypes
     "float16", "float32", "float64", "complex64", "complex128", "int8", "int16", "int32", "int64", "uint8", "bool_",
     "float", "double", "long", "cfloat", "cdouble",
 ] + list(_autograd_names)
+
+
+def __getattr__(name):
+    # ``chainrule.coverage`` is loaded on first use (it is also a script: ``python -m chainrule.coverage``); the
+    # module is callable, so ``chainrule.coverage()`` returns the table.
+    if name == "coverage":
+        import importlib
+        return importlib.import_module(".coverage", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
