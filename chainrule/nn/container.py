@@ -171,7 +171,54 @@ class ModuleList(Module):
         raise NotImplementedError("ModuleList has no forward; iterate over it in the parent's forward")
 
 
-class ModuleDict(Module):
+class _DictOf:
+    """The dict interface of ModuleDict and ParameterDict, over the registry named by ``_store_name``."""
+
+    _store_name = None
+
+    @property
+    def _store(self):
+        return getattr(self, self._store_name)
+
+    def __getitem__(self, key):
+        return self._store[key]
+
+    def __delitem__(self, key):
+        del self._store[key]
+
+    def __len__(self):
+        return len(self._store)
+
+    def __iter__(self):
+        return iter(self._store)
+
+    def __contains__(self, key):
+        return key in self._store
+
+    def keys(self):
+        return self._store.keys()
+
+    def items(self):
+        return self._store.items()
+
+    def values(self):
+        return self._store.values()
+
+    def update(self, entries):
+        items = entries.items() if hasattr(entries, "items") else entries
+        for k, v in items:
+            self[k] = v
+
+    def pop(self, key):
+        v = self._store[key]
+        del self._store[key]
+        return v
+
+    def clear(self):
+        self._store.clear()
+
+
+class ModuleDict(_DictOf, Module):
     """An ordered dict of modules.
 
     >>> from chainrule import nn
@@ -180,50 +227,15 @@ class ModuleDict(Module):
     ['a', 'b']
     """
 
+    _store_name = "_modules"
+
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
-
-    def __delitem__(self, key):
-        del self._modules[key]
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def items(self):
-        return self._modules.items()
-
-    def values(self):
-        return self._modules.values()
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for k, m in items:
-            self[k] = m
-
-    def pop(self, key):
-        m = self._modules[key]
-        del self._modules[key]
-        return m
-
-    def clear(self):
-        self._modules.clear()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleDict has no forward; index it in the parent's forward")
@@ -267,42 +279,15 @@ class ParameterList(Module):
         return self
 
 
-class ParameterDict(Module):
+class ParameterDict(_DictOf, Module):
     """An ordered dict of parameters (values are wrapped in ``Parameter``)."""
+
+    _store_name = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value))
-
-    def __delitem__(self, key):
-        del self._parameters[key]
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def items(self):
-        return self._parameters.items()
-
-    def values(self):
-        return self._parameters.values()
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for k, v in items:
-            self[k] = v
