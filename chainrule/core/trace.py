@@ -82,6 +82,27 @@ class Tracer(Shaped):
         raise TypeError(f"unhashable type: traced value ({type(self).__name__})")
 
 
+class PrimalTracer(Tracer):
+    """A tracer whose value one level down is its ``primal`` (reverse and forward mode; not vmap, whose value
+    carries an extra axis)."""
+
+    __slots__ = ("primal",)
+
+    @property
+    def shape(self):
+        return self.primal.shape
+
+    @property
+    def dtype(self):
+        return self.primal.dtype
+
+    def concrete_value(self):
+        return self.primal
+
+    def __repr__(self):
+        return f"{type(self).__name__}<{self._trace.transform}>({self.primal!r})"
+
+
 def concrete(x):
     """The raw value underneath any stack of tracers (for shape logic and non-differentiable decisions)."""
     while isinstance(x, Tracer):

@@ -5,30 +5,18 @@ materialised here). When every tangent of an operation is zero the primitive bin
 result is not a tracer of this trace, so work that does not depend on the perturbation costs nothing extra.
 """
 from ..core.primitive import missing_rule
-from ..core.trace import Trace, Tracer
+from ..core.trace import PrimalTracer, Trace
 
 
-class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+class JVPTracer(PrimalTracer):
+    """A value traced by forward mode: its value one level down and its tangent."""
+
+    __slots__ = ("tangent",)
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
-
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
-    def concrete_value(self):
-        return self.primal
-
-    def __repr__(self):
-        return f"JVPTracer<{self._trace.transform}>({self.primal!r})"
 
 
 class JVPTrace(Trace):

@@ -15,7 +15,7 @@ from numpy import add as _np_add, ndarray as _ndarray
 
 from ..core import primitive as _primitive
 from ..core.primitive import Aval, missing_rule
-from ..core.trace import Trace, Tracer
+from ..core.trace import PrimalTracer, Trace, Tracer
 from ..core.zeros import zeros_like_value
 
 _keys = itertools.count(0, -1)
@@ -165,29 +165,15 @@ def drop_unsaved(prim, saved, out):
     return saved, out
 
 
-class ReverseTracer(Tracer):
+class ReverseTracer(PrimalTracer):
     """A value traced by reverse mode: its value one level down and the node (or (node, i)) that made it."""
 
-    __slots__ = ("primal", "ref")
+    __slots__ = ("ref",)
 
     def __init__(self, trace, primal, ref):
         self._trace = trace
         self.primal = primal
         self.ref = ref
-
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
-    def concrete_value(self):
-        return self.primal
-
-    def __repr__(self):
-        return f"ReverseTracer<{self._trace.transform}>({self.primal!r})"
 
 
 class ReverseTrace(Trace):
