@@ -683,3 +683,20 @@ def test_grad_of_tensor_that_requires_grad_records_the_transform():
     g.sum().backward()                                 # d/dx = -sin(x) x + 2 cos(x)
     xv = np.array([0.3, 0.7])
     np.testing.assert_allclose(x.grad.numpy(), -np.sin(xv) * xv + 2 * np.cos(xv))
+
+
+def test_sort_returns_values_and_indices_and_differentiates():
+    t = cr.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    values, indices = t.sort(descending=True)
+    np.testing.assert_array_equal(values.detach().numpy(), [3.0, 2.0, 1.0])
+    np.testing.assert_array_equal(indices.numpy(), [0, 2, 1])
+    (values * cr.tensor([1.0, 2.0, 3.0])).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), [1.0, 3.0, 2.0])  # each weight lands on its source element
+
+
+def test_repeat_interleave_matches_numpy_repeat():
+    t = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    out = t.repeat_interleave(2, dim=0)
+    np.testing.assert_array_equal(out.detach().numpy(), np.repeat(t.detach().numpy(), 2, axis=0))
+    out.sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.full((2, 2), 2.0))

@@ -230,6 +230,20 @@ def _extremum(reduce, arg):
     return method
 
 
+def _argsort(self, axis, descending=False):
+    from . import nondiff
+    return nondiff.argsort(E.negative(self) if descending else self, axis=axis, kind="stable")
+
+
+def _sort(self, axis=-1, kind=None, order=None, *, dim=None, descending=False, stable=None):
+    """PyTorch's ``sort``: ``(values, indices)`` along ``dim`` (NumPy's in-place ``sort`` cannot apply to an
+    immutable traced value)."""
+    from .sorting import take_along_axis
+    axis = _axis(axis, dim)
+    idx = _argsort(self, axis, descending)
+    return _MinMax((take_along_axis(self, idx, axis), idx))
+
+
 def _var(ddof_default_torch):
     def method(self, axis=None, dtype=None, out=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
                unbiased=None, correction=None):
@@ -387,6 +401,10 @@ _METHODS = {
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
     "amin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.min(
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
+    "sort": _sort,
+    "argsort": lambda self, axis=-1, kind=None, order=None, *, dim=None, descending=False: _argsort(
+        self, _axis(axis, dim), descending),
+    "repeat_interleave": lambda self, repeats, dim=None: S.repeat(self, repeats, dim),
     "argmax": lambda self, axis=None, out=None, *, keepdims=False, dim=None, keepdim=None: R.argmax(
         self, _axis(axis, dim), _keep(keepdims or out is True, keepdim)) if out in (None, True, False) else _no_out(
         "argmax", out),
