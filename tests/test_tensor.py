@@ -700,3 +700,19 @@ def test_repeat_interleave_matches_numpy_repeat():
     np.testing.assert_array_equal(out.detach().numpy(), np.repeat(t.detach().numpy(), 2, axis=0))
     out.sum().backward()
     np.testing.assert_array_equal(t.grad.numpy(), np.full((2, 2), 2.0))
+
+
+def test_split_chunk_unbind_follow_pytorch():
+    t = cr.arange(10.0).reshape(2, 5)
+    assert [p.shape for p in t.split(2, dim=1)] == [(2, 2), (2, 2), (2, 1)]
+    assert [p.shape for p in t.split([1, 4], dim=1)] == [(2, 1), (2, 4)]
+    assert [p.shape for p in t.chunk(2, dim=1)] == [(2, 3), (2, 2)]
+    rows = t.unbind(0)
+    assert len(rows) == 2 and rows[1].shape == (5,)
+    np.testing.assert_array_equal(rows[1].numpy(), np.arange(5.0, 10.0))
+    with pytest.raises(ValueError, match="do not add up to 5"):
+        t.split([1, 1], dim=1)
+    w = cr.tensor(np.arange(6.0), requires_grad=True)
+    a, b = w.split(3)
+    (a * 2 + b * 3).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [2, 2, 2, 3, 3, 3])

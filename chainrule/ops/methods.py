@@ -244,6 +244,19 @@ def _sort(self, axis=-1, kind=None, order=None, *, dim=None, descending=False, s
     return _MinMax((take_along_axis(self, idx, axis), idx))
 
 
+def _split(self, size_or_sizes, dim):
+    """PyTorch's ``split``: pieces of ``size`` along ``dim`` (the last may be shorter), or of the given sizes."""
+    n = self.shape[dim]
+    if isinstance(size_or_sizes, (int, np.integer)):
+        bounds = list(range(0, n, int(size_or_sizes)))[1:]
+    else:
+        sizes = [int(s) for s in size_or_sizes]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} do not add up to {n}, the length of dimension {dim}")
+        bounds = list(np.cumsum(sizes)[:-1])
+    return tuple(S.split(self, bounds, axis=dim))
+
+
 def _var(ddof_default_torch):
     def method(self, axis=None, dtype=None, out=None, ddof=None, keepdims=False, *, dim=None, keepdim=None,
                unbiased=None, correction=None):
@@ -402,6 +415,9 @@ _METHODS = {
     "amin": lambda self, axis=None, keepdims=False, *, dim=None, keepdim=None: R.min(
         self, _axis(axis, dim), _keep(keepdims, keepdim)),
     "sort": _sort,
+    "split": lambda self, split_size_or_sections, dim=0: _split(self, split_size_or_sections, dim),
+    "chunk": lambda self, chunks, dim=0: _split(self, -(-self.shape[dim] // chunks), dim),
+    "unbind": lambda self, dim=0: tuple(S.squeeze(p, dim) for p in _split(self, 1, dim)),
     "argsort": lambda self, axis=-1, kind=None, order=None, *, dim=None, descending=False: _argsort(
         self, _axis(axis, dim), descending),
     "repeat_interleave": lambda self, repeats, dim=None: S.repeat(self, repeats, dim),
