@@ -1,5 +1,6 @@
 """Loss modules: thin wrappers holding the options of the functions in ``chainrule.nn.functional``."""
 from . import functional as F
+from ._losses import _reduction_arg
 from .module import Module
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss",
@@ -10,7 +11,7 @@ __all__ = ["CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELo
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction="mean"):
         super().__init__()
-        self.reduction = F._reduction_arg(reduction, size_average, reduce) if reduction != "batchmean" else reduction
+        self.reduction = _reduction_arg(reduction, size_average, reduce) if reduction != "batchmean" else reduction
 
     def extra_repr(self):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
