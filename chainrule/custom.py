@@ -103,17 +103,22 @@ def _cjvp_vjp(g, out, *primals, call):
     return _transpose(tangent_map, primals, g)
 
 
-def _cjvp_batch(size, vals, dims, call):
-    def rule(*static_and_args):
-        primals, tangents = static_and_args[-2:]
-        return _vmapped(lambda p, t: call.rule(*call.static, p, t), size, (dims_tree, dims_tree))(primals, tangents)
-
+def _rebind_batched(prim, call, size, vals, dims, rule=None, bwd=None):
+    """The batch rule of all three custom calls: bind ``prim`` again one level down with the user's function
+    vectorised by ``vmap`` (and the rules built by ``rule(dims_tree)`` / ``bwd``); every output is batched at 0."""
     dims_tree = tuple(tree_unflatten(call.in_tree, dims))
     fun = _vmapped(lambda *a: call.fun(*call.full_args(tree_flatten(a)[0])), size, dims_tree)
-    new = _Call(fun, rule, None, (), call.in_tree, call.name)
-    out = custom_jvp_call_p.bind(*vals, call=new)
+    new = _Call(fun, None if rule is None else rule(dims_tree), bwd, (), call.in_tree, call.name)
+    out = prim.bind(*vals, call=new)
     call.out_tree = new.out_tree
     return out, 0
+
+
+def _cjvp_batch(size, vals, dims, call):
+    def rule(dims_tree):
+        return lambda primals, tangents: _vmapped(lambda p, t: call.rule(*call.static, p, t), size,
+                                                  (dims_tree, dims_tree))(primals, tangents)
+    return _rebind_batched(custom_jvp_call_p, call, size, vals, dims, rule)
 
 
 custom_jvp_call_p = Primitive("custom_jvp_call", _cjvp_impl, multiple_results=True)
@@ -228,15 +233,10 @@ def _cvjp_batch(size, vals, dims, call):
     # cotangents for all of them, and the broadcast's own VJP sums those of the unmapped operands.
     from .interpreters.batching import move_to_front
     vals = [move_to_front(v, d, size) for v, d in zip(vals, dims)]
-    dims = [0] * len(vals)
-    dims_tree = tuple(tree_unflatten(call.in_tree, dims))
-    fun = _vmapped(lambda *a: call.fun(*call.full_args(tree_flatten(a)[0])), size, dims_tree)
-    fwd = _vmapped(lambda *a: call.rule(*call.full_args(tree_flatten(a)[0])), size, dims_tree)
+    fwd = lambda dims_tree: _vmapped(lambda *a: call.rule(*call.full_args(tree_flatten(a)[0])),  # noqa: E731
+                                     size, dims_tree)
     bwd = _vmapped(lambda res, g: call.bwd(*call.static, res, g), size, (0, 0))
-    new = _Call(fun, fwd, bwd, (), call.in_tree, call.name)
-    out = custom_vjp_call_p.bind(*vals, call=new)
-    call.out_tree = new.out_tree
-    return out, 0
+    return _rebind_batched(custom_vjp_call_p, call, size, vals, [0] * len(vals), fwd, bwd)
 
 
 custom_vjp_call_p = Primitive("custom_vjp_call", _cvjp_impl, multiple_results=True)
@@ -309,12 +309,7 @@ def _ckpt_jvp(primals, tangents, call):
 
 
 def _ckpt_batch(size, vals, dims, call):
-    dims_tree = tuple(tree_unflatten(call.in_tree, dims))
-    fun = _vmapped(lambda *a: call.fun(*call.full_args(tree_flatten(a)[0])), size, dims_tree)
-    new = _Call(fun, None, None, (), call.in_tree, call.name)
-    out = checkpoint_call_p.bind(*vals, call=new)
-    call.out_tree = new.out_tree
-    return out, 0
+    return _rebind_batched(checkpoint_call_p, call, size, vals, dims)
 
 
 checkpoint_call_p = Primitive("checkpoint", _ckpt_impl, multiple_results=True)
