@@ -244,7 +244,7 @@ def clip(a, a_min=None, a_max=None):
 # ---------------------------------------------------------------------------------------------------------
 
 def _astype_impl(x, dtype):
-    if np.issubdtype(x.dtype, np.complexfloating) and not np.issubdtype(dtype, np.complexfloating):
+    if x.dtype.kind == "c" and dtype.kind != "c":
         x = x.real
     return x.astype(dtype)
 
@@ -268,7 +268,7 @@ def astype(x, dtype):
         x = np.asarray(x)
     if x.dtype == dtype:
         return x
-    if not np.issubdtype(dtype, np.inexact):
+    if dtype.kind not in "fc":
         x = stop_gradient(x)
     return astype_p.bind(x, dtype=dtype)
 
@@ -352,7 +352,7 @@ __all__ += ["round", "around"]
 
 def _is_complex(x):
     dt = x.dtype if hasattr(x, "dtype") else np.result_type(x)
-    return np.issubdtype(dt, np.complexfloating)
+    return np.dtype(dt).kind == "c"
 
 
 def _operand(x):
