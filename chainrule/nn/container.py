@@ -13,7 +13,46 @@ def _index(idx, n, kind):
     return idx % n
 
 
-class Sequential(Module):
+class _ListOf:
+    """The list interface shared by Sequential and ModuleList: modules numbered "0", "1", ... in ``_modules``."""
+
+    def _renumber(self, mods=None):
+        mods = list(self._modules.values()) if mods is None else mods
+        self._modules.clear()
+        for i, m in enumerate(mods):
+            self.add_module(str(i), m)  # validates a newly inserted module, as appending does
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Add ``module`` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        """Add each of ``modules`` at the end."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index`` (as ``list.insert`` does)."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        self._renumber(mods)
+        return self
+
+    def pop(self, index=-1):
+        m = self[index]
+        del self[index]
+        return m
+
+
+class Sequential(_ListOf, Module):
     """Modules applied in order; built from positional modules or an ``OrderedDict`` of named ones.
 
     >>> import chainrule as cr
@@ -62,47 +101,16 @@ class Sequential(Module):
         if all(k.isdigit() for k in self._modules):
             self._renumber()
 
-    def _renumber(self):
-        mods = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def insert(self, index, module):
-        mods = list(self._modules.values())
-        n = len(mods)
+        """Insert ``module`` before position ``index``; unlike ``list.insert``, out of range is an error."""
+        n = len(self)
         index = index + n if index < 0 else index
         if not 0 <= index <= n:
             raise IndexError(f"Index out of range: {index}")
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-        return self
-
-    def pop(self, index):
-        m = self[index]
-        del self[index]
-        return m
+        return super().insert(index, module)
 
 
-class ModuleList(Module):
+class ModuleList(_ListOf, Module):
     """A list of modules (registered, so their parameters belong to the parent).
 
     >>> from chainrule import nn
@@ -131,41 +139,10 @@ class ModuleList(Module):
             del mods[idx]
         else:
             del mods[_index(idx, len(mods), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self._modules[str(i)] = m
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(mods)
 
     def __iadd__(self, modules):
         return self.extend(modules)
-
-    def append(self, module):
-        """Add ``module`` at the end."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        """Add each of ``modules`` at the end."""
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index, module):
-        mods = list(self._modules.values())
-        mods.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(mods):
-            self.add_module(str(i), m)
-
-    def pop(self, index=-1):
-        m = self[index]
-        del self[index]
-        return m
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward; iterate over it in the parent's forward")
