@@ -354,6 +354,14 @@ def unique_values(x):
     return _unique_values_of(x, np.unique_values(_plain(x, "unique_values")[1]), "unique_values")
 
 
+def _unique_result(np_fn, x):
+    """NumPy's named-tuple ``unique_*`` result, with its ``values`` made differentiable for traced ``x``."""
+    if not _traced(x):
+        return np_fn(x)
+    res = np_fn(_plain(x, np_fn.__name__)[1])
+    return res._replace(values=_unique_values_of(x, res.values, np_fn.__name__))
+
+
 @_export
 def unique_counts(x):
     """``(values, counts)`` of the unique elements of ``x``; differentiable values.
@@ -361,10 +369,7 @@ def unique_counts(x):
     >>> unique_counts(np.array([2.0, 1.0, 2.0])).counts
     array([1, 2])
     """
-    if not _traced(x):
-        return np.unique_counts(x)
-    res = np.unique_counts(_plain(x, "unique_counts")[1])
-    return res._replace(values=_unique_values_of(x, res.values, "unique_counts"))
+    return _unique_result(np.unique_counts, x)
 
 
 @_export
@@ -374,10 +379,7 @@ def unique_inverse(x):
     >>> unique_inverse(np.array([2.0, 1.0, 2.0])).inverse_indices
     array([1, 0, 1])
     """
-    if not _traced(x):
-        return np.unique_inverse(x)
-    res = np.unique_inverse(_plain(x, "unique_inverse")[1])
-    return res._replace(values=_unique_values_of(x, res.values, "unique_inverse"))
+    return _unique_result(np.unique_inverse, x)
 
 
 @_export
@@ -387,10 +389,7 @@ def unique_all(x):
     >>> unique_all(np.array([2.0, 1.0, 2.0])).indices
     array([1, 0])
     """
-    if not _traced(x):
-        return np.unique_all(x)
-    res = np.unique_all(_plain(x, "unique_all")[1])
-    return res._replace(values=_unique_values_of(x, res.values, "unique_all"))
+    return _unique_result(np.unique_all, x)
 
 
 @_export
