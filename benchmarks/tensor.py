@@ -20,8 +20,9 @@ import numpy as np  # noqa: E402
 
 import chainrule as cr  # noqa: E402
 from benchmarks.common import environment_summary, load_note, measure_rounds, print_table, try_import  # noqa: E402
+from benchmarks.engine import N_BLOCKS as N_BLOCKS_A  # noqa: E402 - chain A is the engine benchmark's chain
+from benchmarks.engine import chain_reference as reference_a  # noqa: E402
 
-N_BLOCKS_A = 50   # chain A: 4 ops per block (sin, multiply, multiply, add)
 N_BLOCKS_B = 67   # chain B: 3 ops per block (multiply, tanh, add)
 OPS_A = 4 * N_BLOCKS_A
 OPS_B = 3 * N_BLOCKS_B
@@ -38,14 +39,6 @@ def _close(name, got, want, rtol=2e-5):
 # ---------------------------------------------------------------------------------------------------------
 # References (float64, derivatives carried forward by hand)
 # ---------------------------------------------------------------------------------------------------------
-
-def reference_a(x):
-    dx = np.ones_like(x)
-    for _ in range(N_BLOCKS_A):
-        dx = np.cos(x) * 1.01 * dx + 0.5 * dx
-        x = np.sin(x) * 1.01 + x * 0.5
-    return x.sum(), dx
-
 
 def reference_b(x, w):
     """Value of sum(chain) and its gradients with respect to x and w (forward-mode, one direction each)."""
